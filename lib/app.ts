@@ -1,0 +1,83 @@
+/**
+ * Puts the app together: configuration, the Ollama backend, the chat hub, the router over the
+ * route manifest, and `Deno.serve`. `main.ts` calls it; so do the tests, on port 0.
+ */
+import type { Backend } from "./backends/backend.ts";
+import { OllamaBackend } from "./backends/ollama.ts";
+import { ChatHub } from "./chat/hub.ts";
+import type { Config } from "./config.ts";
+import { createLogger, type Logger } from "./log.ts";
+import { buildIslands } from "./server/islands.ts";
+import { createRouter } from "./server/router.ts";
+import { loadStaticFiles } from "./server/static.ts";
+import type { Manifest } from "./server/types.ts";
+import type { State } from "./state.ts";
+
+export interface AppOptions {
+  readonly logger?: Logger;
+  /** Another backend than Ollama at `config.ollamaUrl`. */
+  readonly backend?: Backend;
+  /** Unminified island bundles, for `deno task dev`. */
+  readonly dev?: boolean;
+}
+
+export interface RunningApp {
+  /** e.g. `http://127.0.0.1:8000` */
+  readonly url: string;
+  readonly port: number;
+  readonly hub: ChatHub;
+  /** Ends every answer, closes every socket, then stops the HTTP server. */
+  shutdown(): Promise<void>;
+  /** Resolves when the server has stopped. */
+  readonly finished: Promise<void>;
+}
+
+export async function startApp(
+  config: Config,
+  manifest: Manifest,
+  options: AppOptions = {},
+): Promise<RunningApp> {
+  const logger = options.logger ?? createLogger(config.logLevel);
+  const backend = options.backend ??
+    new OllamaBackend({ url: config.ollamaUrl, timeoutMs: config.ollamaTimeoutMs });
+  const hub = new ChatHub({ backend, config, logger });
+  const state: State = { config, backend, hub, logger, startedAt: performance.now() };
+  const [islands, staticFiles] = await Promise.all([
+    buildIslands(manifest, { minify: !options.dev }),
+    loadStaticFiles(new URL("./static/", manifest.baseUrl)),
+  ]);
+  const handler = createRouter({
+    manifest,
+    state,
+    islands,
+    staticFiles,
+    guard: config,
+    logger,
+  });
+  const { promise: listening, resolve } = Promise.withResolvers<Deno.NetAddr>();
+  const server = Deno.serve({
+    hostname: config.host,
+    port: config.port,
+    onListen: resolve,
+    onError(error) {
+      logger.error("unhandled", { error: String(error) });
+      return new Response("Internal Server Error", { status: 500 });
+    },
+  }, handler);
+  const addr = await listening;
+  const hostForUrl = addr.hostname.includes(":") ? `[${addr.hostname}]` : addr.hostname;
+  let stopping: Promise<void> | undefined;
+  return {
+    url: `http://${hostForUrl === "0.0.0.0" ? "127.0.0.1" : hostForUrl}:${addr.port}`,
+    port: addr.port,
+    hub,
+    finished: server.finished,
+    shutdown() {
+      stopping ??= (async () => {
+        await hub.shutdown();
+        await server.shutdown();
+      })();
+      return stopping;
+    },
+  };
+}

@@ -1,0 +1,102 @@
+/**
+ * The seam between the chat and whatever runs the models. One file per model server sits
+ * behind it (ollama.ts today); nothing outside lib/backends/ knows which one answered.
+ * Every failure comes out as a {@link BackendError} with a {@link BackendErrorKind}.
+ */
+
+export interface ModelInfo {
+  /** The name to send back in a chat request, e.g. `llama3.2:latest`. */
+  readonly name: string;
+  /** Bytes on disk. */
+  readonly size: number;
+  /** e.g. `3.2B`; empty when the backend does not say. */
+  readonly parameterSize: string;
+  /** e.g. `Q4_K_M`; empty when the backend does not say. */
+  readonly quantization: string;
+  readonly family: string;
+  readonly capabilities: readonly string[];
+  readonly modifiedAt?: string;
+}
+
+export interface LoadedModel {
+  readonly name: string;
+  /** Bytes in memory. */
+  readonly size: number;
+  readonly expiresAt?: string;
+}
+
+export interface ChatTurn {
+  readonly role: "system" | "user" | "assistant";
+  readonly content: string;
+}
+
+/** Ollama's generation options that the app sets; unset ones keep the model's defaults. */
+export interface GenerationOptions {
+  readonly temperature?: number;
+  readonly top_p?: number;
+  readonly top_k?: number;
+  readonly num_ctx?: number;
+}
+
+export interface ChatRequest {
+  readonly model: string;
+  readonly messages: readonly ChatTurn[];
+  readonly options?: GenerationOptions;
+}
+
+/** One piece of a streamed answer. The last one has `done` and the backend's figures. */
+export type ChatChunk =
+  | { readonly done: false; readonly content: string; readonly thinking: string }
+  | {
+    readonly done: true;
+    readonly content: string;
+    readonly thinking: string;
+    readonly reason: "stop" | "length";
+    /** Tokens generated, when known. */
+    readonly evalCount?: number;
+    /** Nanoseconds spent generating them, when known. */
+    readonly evalDurationNs?: number;
+    readonly promptEvalCount?: number;
+  };
+
+export interface Health {
+  readonly reachable: boolean;
+  readonly version?: string;
+  /** Why the backend is unreachable, for a person. */
+  readonly reason?: string;
+}
+
+export interface Backend {
+  readonly name: string;
+  /** Models the backend has, newest first. */
+  list(signal?: AbortSignal): Promise<ModelInfo[]>;
+  /** Models in memory now. */
+  loaded(signal?: AbortSignal): Promise<LoadedModel[]>;
+  /** Loads a model into memory; resolves once it is ready. */
+  load(model: string, signal?: AbortSignal): Promise<void>;
+  /**
+   * Streams an answer. Aborting `signal` ends the request to the backend at once, also before
+   * the first chunk (while the model loads); iteration then throws a `BackendError` of kind
+   * `aborted`.
+   */
+  chat(request: ChatRequest, signal: AbortSignal): AsyncIterable<ChatChunk>;
+  health(signal?: AbortSignal): Promise<Health>;
+}
+
+export type BackendErrorKind =
+  | "unreachable"
+  | "not_found"
+  | "busy"
+  | "timeout"
+  | "broken"
+  | "bad_request"
+  | "aborted"
+  | "failed";
+
+/** What went wrong talking to a backend; `message` is for a person and says what to do. */
+export class BackendError extends Error {
+  override name = "BackendError";
+  constructor(readonly kind: BackendErrorKind, message: string, options?: ErrorOptions) {
+    super(message, options);
+  }
+}

@@ -1,0 +1,236 @@
+/**
+ * Ollama behind our {@link Backend} seam, through the official npm client. We call only chat,
+ * tags, ps, show and version (pull and delete later, for the model manager): the app is not a
+ * proxy, whatever the browser sends.
+ *
+ * The client hands back an abortable stream only once the first token has arrived, so each
+ * call gets a client whose `fetch` honours that answer's own signal: Stop works while the model
+ * is still loading. Failures are classified by error name and HTTP status, never by text.
+ */
+import { Ollama } from "ollama/browser";
+import {
+  type Backend,
+  BackendError,
+  type ChatChunk,
+  type ChatRequest,
+  type Health,
+  type LoadedModel,
+  type ModelInfo,
+} from "./backend.ts";
+
+export interface OllamaOptions {
+  /** Base URL, already normalised (see `ollamaUrl` in lib/config.ts). */
+  readonly url: string;
+  /** Milliseconds to wait for a reply, and then between chunks of a stream. */
+  readonly timeoutMs: number;
+}
+
+/** Health and listing should answer fast even when chat is allowed to wait long. */
+const QUICK_TIMEOUT_MS = 5000;
+
+export class OllamaBackend implements Backend {
+  readonly name = "ollama";
+  readonly #url: string;
+  readonly #timeoutMs: number;
+
+  constructor(options: OllamaOptions) {
+    this.#url = options.url;
+    this.#timeoutMs = options.timeoutMs;
+  }
+
+  async list(signal?: AbortSignal): Promise<ModelInfo[]> {
+    const { models } = await this.#call(QUICK_TIMEOUT_MS, signal, (client) => client.list());
+    return models.map((model) => ({
+      name: model.name,
+      size: model.size,
+      parameterSize: model.details?.parameter_size ?? "",
+      quantization: model.details?.quantization_level ?? "",
+      family: model.details?.family ?? "",
+      capabilities: (model as { capabilities?: string[] }).capabilities ?? [],
+      modifiedAt: String(model.modified_at),
+    }));
+  }
+
+  async loaded(signal?: AbortSignal): Promise<LoadedModel[]> {
+    const { models } = await this.#call(QUICK_TIMEOUT_MS, signal, (client) => client.ps());
+    return models.map((model) => ({
+      name: model.name,
+      size: model.size,
+      expiresAt: String(model.expires_at),
+    }));
+  }
+
+  async load(model: string, signal?: AbortSignal): Promise<void> {
+    // An empty chat is Ollama's way to load a model; it answers once the model is in memory.
+    await this.#call(
+      this.#timeoutMs,
+      signal,
+      (client) => client.chat({ model, messages: [], stream: false }),
+      model,
+    );
+  }
+
+  async health(signal?: AbortSignal): Promise<Health> {
+    try {
+      const { version } = await this.#call(QUICK_TIMEOUT_MS, signal, (c) => c.version());
+      return { reachable: true, version };
+    } catch (error) {
+      return { reachable: false, reason: (error as Error).message };
+    }
+  }
+
+  async *chat(request: ChatRequest, signal: AbortSignal): AsyncGenerator<ChatChunk> {
+    const idle = new IdleTimer(this.#timeoutMs);
+    const combined = AbortSignal.any([signal, idle.signal]);
+    let started = false;
+    try {
+      const client = this.#client(combined);
+      const stream = await client.chat({
+        model: request.model,
+        messages: request.messages.map((m) => ({ role: m.role, content: m.content })),
+        stream: true,
+        ...(request.options ? { options: request.options } : {}),
+      });
+      started = true;
+      // Iterating after abort() throws; abort() closes the HTTP request so Ollama stops.
+      combined.addEventListener("abort", () => stream.abort(), { once: true });
+      for await (const part of stream) {
+        idle.reset();
+        const content = part.message?.content ?? "";
+        const thinking = part.message?.thinking ?? "";
+        if (!part.done) {
+          yield { done: false, content, thinking };
+          continue;
+        }
+        const last = {
+          done: true as const,
+          content,
+          thinking,
+          reason: part.done_reason === "length" ? "length" as const : "stop" as const,
+          ...(part.eval_count ? { evalCount: part.eval_count } : {}),
+          ...(part.eval_duration ? { evalDurationNs: part.eval_duration } : {}),
+          ...(part.prompt_eval_count ? { promptEvalCount: part.prompt_eval_count } : {}),
+        };
+        yield last;
+        return;
+      }
+      throw new BackendError(
+        "broken",
+        "The answer broke off: Ollama closed the stream before the end. The partial answer " +
+          "is kept; press Retry to ask again.",
+      );
+    } catch (error) {
+      throw this.#classify(error, signal, idle, request.model, started);
+    } finally {
+      idle.clear();
+    }
+  }
+
+  /** A client whose every request ends when `signal` aborts. */
+  #client(signal: AbortSignal): Ollama {
+    return new Ollama({
+      host: this.#url,
+      fetch: (input, init) =>
+        fetch(input, {
+          ...init,
+          signal: init?.signal ? AbortSignal.any([init.signal, signal]) : signal,
+        }),
+    });
+  }
+
+  async #call<T>(
+    timeoutMs: number,
+    signal: AbortSignal | undefined,
+    run: (client: Ollama) => Promise<T>,
+    model?: string,
+  ): Promise<T> {
+    const idle = new IdleTimer(timeoutMs);
+    const outer = signal ?? new AbortController().signal;
+    try {
+      return await run(this.#client(AbortSignal.any([outer, idle.signal])));
+    } catch (error) {
+      throw this.#classify(error, outer, idle, model, false);
+    } finally {
+      idle.clear();
+    }
+  }
+
+  #classify(
+    error: unknown,
+    signal: AbortSignal,
+    idle: IdleTimer,
+    model: string | undefined,
+    started: boolean,
+  ): BackendError {
+    if (error instanceof BackendError) return error;
+    if (signal.aborted) return new BackendError("aborted", "The request was stopped.");
+    if (idle.signal.aborted) {
+      return new BackendError(
+        "timeout",
+        `Ollama sent nothing for ${Math.round(idle.ms / 1000)} s, so the request was given up. ` +
+          "The model may still be loading or the machine is overloaded; try again, or raise " +
+          "OLLAMA_TIMEOUT.",
+      );
+    }
+    const name = error instanceof Error ? error.name : "";
+    const detail = error instanceof Error ? error.message : String(error);
+    if (started) {
+      return new BackendError(
+        "broken",
+        `The answer broke off (${detail}). The partial answer is kept; press Retry to ask again.`,
+      );
+    }
+    if (name === "ResponseError") {
+      const status = (error as { status_code?: number }).status_code ?? 0;
+      if (status === 404) {
+        const label = model ?? "that model";
+        return new BackendError(
+          "not_found",
+          `The model "${label}" is not installed in Ollama. Pull it with \`ollama pull ${label}\`, ` +
+            "or pick another model.",
+        );
+      }
+      if (status === 503) {
+        return new BackendError(
+          "busy",
+          "Ollama is busy: too many requests are waiting for a model to load. Wait a moment " +
+            "and try again.",
+        );
+      }
+      if (status === 400) return new BackendError("bad_request", `Ollama refused the request: ${detail}`);
+      return new BackendError("failed", `Ollama failed (HTTP ${status}): ${detail}`);
+    }
+    if (error instanceof TypeError) {
+      return new BackendError(
+        "unreachable",
+        `Ollama is not reachable at ${this.#url} (${detail}). Start Ollama (\`ollama serve\`) ` +
+          "or point OLLAMA_HOST at it, then try again.",
+        { cause: error },
+      );
+    }
+    return new BackendError("failed", `Ollama failed: ${detail}`, { cause: error });
+  }
+}
+
+/** Aborts its signal when `reset()` is not called for `ms` milliseconds. */
+class IdleTimer {
+  readonly #controller = new AbortController();
+  #timer: ReturnType<typeof setTimeout>;
+
+  constructor(readonly ms: number) {
+    this.#timer = setTimeout(() => this.#controller.abort("timeout"), ms);
+  }
+
+  get signal(): AbortSignal {
+    return this.#controller.signal;
+  }
+
+  reset(): void {
+    clearTimeout(this.#timer);
+    this.#timer = setTimeout(() => this.#controller.abort("timeout"), this.ms);
+  }
+
+  clear(): void {
+    clearTimeout(this.#timer);
+  }
+}

@@ -1,0 +1,58 @@
+/**
+ * Files under static/, served at the site root from memory: they are few and small, and
+ * reading them once at start-up keeps disk I/O off the request path.
+ */
+import type { Asset } from "./islands.ts";
+
+const TYPES: Record<string, string> = {
+  css: "text/css; charset=utf-8",
+  js: "text/javascript; charset=utf-8",
+  svg: "image/svg+xml",
+  png: "image/png",
+  ico: "image/x-icon",
+  txt: "text/plain; charset=utf-8",
+  json: "application/json",
+  webmanifest: "application/manifest+json",
+  woff2: "font/woff2",
+};
+
+export async function loadStaticFiles(dir: URL): Promise<Map<string, Asset>> {
+  const files = new Map<string, Asset>();
+  const walk = async (folder: URL, prefix: string) => {
+    let entries: Deno.DirEntry[];
+    try {
+      entries = await Array.fromAsync(Deno.readDir(folder));
+    } catch (error) {
+      if (error instanceof Deno.errors.NotFound) return;
+      throw error;
+    }
+    for (const entry of entries) {
+      if (entry.isDirectory) await walk(new URL(`${entry.name}/`, folder), `${prefix}${entry.name}/`);
+      if (!entry.isFile) continue;
+      const body = await Deno.readFile(new URL(entry.name, folder));
+      const digest = await crypto.subtle.digest("SHA-256", body);
+      const etag = `"${btoa(String.fromCharCode(...new Uint8Array(digest).slice(0, 12)))}"`;
+      const extension = entry.name.split(".").at(-1) ?? "";
+      files.set(`${prefix}${entry.name}`, {
+        body,
+        contentType: TYPES[extension] ?? "application/octet-stream",
+        etag,
+      });
+    }
+  };
+  await walk(dir, "/");
+  return files;
+}
+
+/** Serves an asset with its ETag; a matching `If-None-Match` gets 304. */
+export function serveAsset(request: Request, asset: Asset): Response {
+  const headers = new Headers({
+    "content-type": asset.contentType,
+    etag: asset.etag,
+    "cache-control": "no-cache",
+  });
+  if (request.headers.get("if-none-match") === asset.etag) {
+    return new Response(null, { status: 304, headers });
+  }
+  return new Response(request.method === "HEAD" ? null : asset.body as BodyInit, { headers });
+}
