@@ -61,7 +61,11 @@ Deno.test("config - an invalid value names the variable and the value", () => {
   for (const env of cases) {
     const [name, value] = Object.entries(env)[0]!;
     const error = assertThrows(() => parseConfig(env), ConfigError);
-    assertEquals(error.message.startsWith(`${name}=${JSON.stringify(value)} is invalid`), true, error.message);
+    assertEquals(
+      error.message.startsWith(`${name}=${JSON.stringify(value)} is invalid`),
+      true,
+      error.message,
+    );
   }
 });
 

@@ -10,7 +10,12 @@ Deno.test("protocol - a chat message parses to a typed value", () => {
   });
   assertEquals(parsed, {
     ok: true,
-    value: { type: "chat", requestId: "r1", model: "llama3.2", messages: [{ role: "user", content: "hi" }] },
+    value: {
+      type: "chat",
+      requestId: "r1",
+      model: "llama3.2",
+      messages: [{ role: "user", content: "hi" }],
+    },
   });
 });
 
@@ -26,13 +31,20 @@ Deno.test("protocol - malformed frames get typed errors", () => {
   assertEquals(code("{}"), "invalid_message");
   assertEquals(code('{"type":"stop"}'), "invalid_message");
   assertEquals(code('{"type":"ping","t":"now"}'), "invalid_message");
-  assertEquals(code('{"type":"chat","requestId":"r","model":"m","messages":[]}'), "invalid_message");
   assertEquals(
-    code('{"type":"chat","requestId":"r","model":"m","messages":[{"role":"system","content":"x"}]}'),
+    code('{"type":"chat","requestId":"r","model":"m","messages":[]}'),
     "invalid_message",
   );
   assertEquals(
-    code('{"type":"chat","requestId":"r","model":"m","messages":[{"role":"assistant","content":"x"}]}'),
+    code(
+      '{"type":"chat","requestId":"r","model":"m","messages":[{"role":"system","content":"x"}]}',
+    ),
+    "invalid_message",
+  );
+  assertEquals(
+    code(
+      '{"type":"chat","requestId":"r","model":"m","messages":[{"role":"assistant","content":"x"}]}',
+    ),
     "invalid_message",
   );
   assertEquals(code('{"version":2,"type":"ping","t":1}'), "unsupported_version");

@@ -16,7 +16,11 @@ export const handler = {
     }
     const admission = hub.admit(ctx.info.remoteAddr.hostname);
     if (!admission.ok) {
-      throw new HttpError(admission.reason === "server_full" ? 503 : 429, admission.reason, admission.message);
+      throw new HttpError(
+        admission.reason === "server_full" ? 503 : 429,
+        admission.reason,
+        admission.message,
+      );
     }
     const { socket, response } = Deno.upgradeWebSocket(ctx.req, {
       idleTimeout: config.limits.idleTimeoutSeconds,

@@ -197,7 +197,9 @@ export class OllamaBackend implements Backend {
             "and try again.",
         );
       }
-      if (status === 400) return new BackendError("bad_request", `Ollama refused the request: ${detail}`);
+      if (status === 400) {
+        return new BackendError("bad_request", `Ollama refused the request: ${detail}`);
+      }
       return new BackendError("failed", `Ollama failed (HTTP ${status}): ${detail}`);
     }
     if (error instanceof TypeError) {

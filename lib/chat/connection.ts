@@ -37,7 +37,7 @@ export class ChatConnection {
   readonly #answers = new Map<string, LiveAnswer>();
   #tokens: number;
   #refilledAt = performance.now();
-  /** Resolves once the socket has closed and every answer of it has ended. */
+  /** Resolves once the socket has closed (its answers are aborted then). */
   readonly closed: Promise<void>;
 
   constructor(socket: WebSocket, deps: ConnectionDeps) {
@@ -46,6 +46,8 @@ export class ChatConnection {
     this.#tokens = deps.config.limits.maxFramesPerSecond;
     this.#outbox = new Outbox(socket, deps.config.limits, () => {
       deps.logger.warn("slow reader closed", { answers: this.#answers.size });
+      // The close frame waits behind the unread data, so the answers can't wait for it.
+      this.#abortAll("disconnected");
       this.#closeSocket(CloseCode.tryAgainLater, "reader too slow");
     });
     const { promise, resolve } = Promise.withResolvers<void>();
@@ -117,7 +119,12 @@ export class ChatConnection {
     const answerId = crypto.randomUUID();
     const answer: LiveAnswer = { controller: new AbortController(), seq: 0 };
     this.#answers.set(answerId, answer);
-    this.#send({ type: "answer.start", answerId, requestId: message.requestId, model: message.model });
+    this.#send({
+      type: "answer.start",
+      answerId,
+      requestId: message.requestId,
+      model: message.model,
+    });
 
     const messages: ChatTurn[] = config.systemPrompt === ""
       ? [...message.messages]

@@ -6,7 +6,11 @@ import { ChatConnection, type ConnectionDeps } from "./connection.ts";
 
 export type Admission =
   | { readonly ok: true; readonly client: string }
-  | { readonly ok: false; readonly reason: "server_full" | "client_full"; readonly message: string };
+  | {
+    readonly ok: false;
+    readonly reason: "server_full" | "client_full";
+    readonly message: string;
+  };
 
 export class ChatHub {
   readonly #deps: ConnectionDeps;
@@ -29,7 +33,8 @@ export class ChatHub {
       return {
         ok: false,
         reason: "server_full",
-        message: `The server has its maximum of ${maxConnections} chat connections; try again soon.`,
+        message:
+          `The server has its maximum of ${maxConnections} chat connections; try again soon.`,
       };
     }
     if ((this.#perClient.get(client) ?? 0) >= maxConnectionsPerClient) {

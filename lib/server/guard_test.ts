@@ -4,7 +4,9 @@ import { isAllowedHost, isAllowedOrigin } from "./guard.ts";
 const none = { allowedHosts: [], allowedOrigins: [] };
 
 Deno.test("guard - loopback names and IP literals are served, other names are not", () => {
-  for (const host of ["localhost:8000", "127.0.0.1:8000", "[::1]:8000", "app.localhost", "10.0.0.5"]) {
+  for (
+    const host of ["localhost:8000", "127.0.0.1:8000", "[::1]:8000", "app.localhost", "10.0.0.5"]
+  ) {
     assertEquals(isAllowedHost(host, none), true, host);
   }
   for (const host of ["evil.example:8000", "attacker.com", "", "localhost.evil.com"]) {

@@ -126,7 +126,11 @@ async function bundle(manifest: Manifest, minify: boolean): Promise<Map<string, 
           }));
           build.onLoad({ filter: /.*/, namespace: "island" }, (args) => {
             const entry = entries.find((e) => e.name === args.path)!;
-            return { contents: hydrationEntry(entry.name, entry.path), loader: "js", resolveDir: root };
+            return {
+              contents: hydrationEntry(entry.name, entry.path),
+              loader: "js",
+              resolveDir: root,
+            };
           });
         },
       }],

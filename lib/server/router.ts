@@ -44,8 +44,10 @@ export function createRouter<State>(options: RouterOptions<State>): ServeHandler
       );
     }
     const isUpgrade = req.headers.get("upgrade")?.toLowerCase() === "websocket";
-    if ((isUpgrade || !SAFE_METHODS.has(req.method)) &&
-      !isAllowedOrigin(req.headers.get("origin"), host, guard)) {
+    if (
+      (isUpgrade || !SAFE_METHODS.has(req.method)) &&
+      !isAllowedOrigin(req.headers.get("origin"), host, guard)
+    ) {
       throw new HttpError(
         403,
         "origin_not_allowed",
@@ -109,7 +111,11 @@ function allowed(handler: unknown, hasPage: boolean): string[] {
 
 function errorResponse(error: unknown, logger: Logger, req: Request): Response {
   if (error instanceof HttpError) {
-    return json({ error: { code: error.code, message: error.message } }, error.status, error.headers);
+    return json(
+      { error: { code: error.code, message: error.message } },
+      error.status,
+      error.headers,
+    );
   }
   logger.error("request failed", {
     method: req.method,

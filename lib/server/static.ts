@@ -27,7 +27,9 @@ export async function loadStaticFiles(dir: URL): Promise<Map<string, Asset>> {
       throw error;
     }
     for (const entry of entries) {
-      if (entry.isDirectory) await walk(new URL(`${entry.name}/`, folder), `${prefix}${entry.name}/`);
+      if (entry.isDirectory) {
+        await walk(new URL(`${entry.name}/`, folder), `${prefix}${entry.name}/`);
+      }
       if (!entry.isFile) continue;
       const body = await Deno.readFile(new URL(entry.name, folder));
       const digest = await crypto.subtle.digest("SHA-256", body);

@@ -63,6 +63,9 @@ export interface Manifest {
 }
 
 /** Returns page data from a handler: `return page({ models })`. */
-export function page<Data>(data: Data, init: Omit<PageResult<Data>, "data"> = {}): PageResult<Data> {
+export function page<Data>(
+  data: Data,
+  init: Omit<PageResult<Data>, "data"> = {},
+): PageResult<Data> {
   return { data, ...init };
 }

@@ -4,7 +4,11 @@
  */
 import { deepStrictEqual, ok } from "node:assert/strict";
 
-export function assertEquals<T>(actual: unknown, expected: T, message?: string): asserts actual is T {
+export function assertEquals<T>(
+  actual: unknown,
+  expected: T,
+  message?: string,
+): asserts actual is T {
   deepStrictEqual(actual, expected, message);
 }
 
@@ -13,7 +17,10 @@ export function assert(condition: unknown, message?: string): asserts condition 
 }
 
 export function assertMatch(actual: string, pattern: RegExp, message?: string): void {
-  ok(pattern.test(actual), message ?? `${JSON.stringify(actual.slice(0, 300))} does not match ${pattern}`);
+  ok(
+    pattern.test(actual),
+    message ?? `${JSON.stringify(actual.slice(0, 300))} does not match ${pattern}`,
+  );
 }
 
 export function assertThrows<E extends Error>(

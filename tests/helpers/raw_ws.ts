@@ -143,3 +143,26 @@ async function writeAll(conn: Deno.Conn, bytes: Uint8Array): Promise<void> {
   let written = 0;
   while (written < bytes.byteLength) written += await conn.write(bytes.subarray(written));
 }
+
+/** One HTTP/1.1 request with exactly the headers given (fetch would replace `Host`). */
+export async function rawHttpStatus(url: string, headers: Record<string, string>): Promise<number> {
+  const target = new URL(url);
+  const conn = await Deno.connect({ hostname: target.hostname, port: Number(target.port) });
+  try {
+    const head = [
+      `GET ${target.pathname} HTTP/1.1`,
+      ...Object.entries({ host: target.host, connection: "close", ...headers }).map(
+        ([name, value]) => `${name}: ${value}`,
+      ),
+      "",
+      "",
+    ].join("\r\n");
+    await writeAll(conn, new TextEncoder().encode(head));
+    const buffer = new Uint8Array(64);
+    const read = await conn.read(buffer);
+    const line = new TextDecoder().decode(buffer.subarray(0, read ?? 0));
+    return Number(/^HTTP\/1\.1 (\d{3})/.exec(line)?.[1] ?? 0);
+  } finally {
+    conn.close();
+  }
+}

@@ -78,9 +78,18 @@ export class TestClient {
   }
 
   /** Sends a chat and resolves with the whole answer once it has ended. */
-  async ask(model: string, prompt: string, history: { role: "user" | "assistant"; content: string }[] = []) {
+  async ask(
+    model: string,
+    prompt: string,
+    history: { role: "user" | "assistant"; content: string }[] = [],
+  ) {
     const requestId = crypto.randomUUID();
-    this.send({ type: "chat", requestId, model, messages: [...history, { role: "user", content: prompt }] });
+    this.send({
+      type: "chat",
+      requestId,
+      model,
+      messages: [...history, { role: "user", content: prompt }],
+    });
     const start = await this.next("answer.start", (f) => f.requestId === requestId);
     const end = await this.next("answer.end", (f) => f.answerId === start.answerId);
     return { start, end, ...this.answerText(start.answerId) };
