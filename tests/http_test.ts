@@ -4,7 +4,7 @@ import { spawnApp } from "./helpers/app.ts";
 import { withApp } from "./helpers/fixture.ts";
 import { TestClient } from "./helpers/ws_client.ts";
 
-async function unusedPort(): Promise<number> {
+function unusedPort(): number {
   const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
   const { port } = listener.addr as Deno.NetAddr;
   listener.close();
@@ -46,7 +46,7 @@ Deno.test("http - /health reports Ollama's version, or 503 with the reason", asy
     const body = await response.json();
     assertEquals([body.status, body.ollama.reachable, body.ollama.version], ["ok", true, "0.33.0"]);
   });
-  await withApp({ OLLAMA_HOST: `127.0.0.1:${await unusedPort()}` }, async ({ app }) => {
+  await withApp({ OLLAMA_HOST: `127.0.0.1:${unusedPort()}` }, async ({ app }) => {
     const response = await fetch(app.url + "/health");
     assertEquals(response.status, 503);
     const body = await response.json();
@@ -73,7 +73,7 @@ Deno.test("http - /api/models lists name, size, quantization, and what is in mem
 });
 
 Deno.test("http - /api/models says plainly when Ollama is unreachable", async () => {
-  await withApp({ OLLAMA_HOST: `127.0.0.1:${await unusedPort()}` }, async ({ app }) => {
+  await withApp({ OLLAMA_HOST: `127.0.0.1:${unusedPort()}` }, async ({ app }) => {
     const response = await fetch(app.url + "/api/models");
     assertEquals(response.status, 503);
     const body = await response.json();
@@ -124,7 +124,7 @@ Deno.test("http - /api/models/load loads a model and maps every failure", async 
     assertEquals(foreign.status, 403);
     await foreign.body?.cancel();
   });
-  await withApp({ OLLAMA_HOST: `127.0.0.1:${await unusedPort()}` }, async ({ app }) => {
+  await withApp({ OLLAMA_HOST: `127.0.0.1:${unusedPort()}` }, async ({ app }) => {
     const response = await fetch(app.url + "/api/models/load", {
       method: "POST",
       headers: { "content-type": "application/json" },
