@@ -45,7 +45,15 @@ function expectedText(tokens: number): string {
 }
 
 function failed(error: string): StreamSample {
-  return { ttftMs: NaN, durationMs: NaN, perTokenMs: NaN, tokens: 0, frames: 0, textOk: false, error };
+  return {
+    ttftMs: NaN,
+    durationMs: NaN,
+    perTokenMs: NaN,
+    tokens: 0,
+    frames: 0,
+    textOk: false,
+    error,
+  };
 }
 
 function finish(samples: StreamSample[], started: number, streams: number, tokens: number) {
@@ -284,7 +292,10 @@ export async function openSockets(
 }
 
 /** One `chat` on each socket, all sent in one go; resolves once every answer ended. */
-export async function appRound(sockets: readonly BenchSocket[], tokens: number): Promise<RoundResult> {
+export async function appRound(
+  sockets: readonly BenchSocket[],
+  tokens: number,
+): Promise<RoundResult> {
   const text = expectedText(tokens);
   const started = performance.now();
   const runs = sockets.map((socket, i) => socket.ask(i, tokens, text));

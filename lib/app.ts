@@ -2,7 +2,7 @@
  * Puts the app together: configuration, the Ollama backend, the chat hub, the router over the
  * route manifest, and `Deno.serve`. `main.ts` calls it; so do the tests, on port 0.
  */
-import type { Backend } from "./backends/backend.ts";
+import { CombinedBackend } from "./backends/combined.ts";
 import { OllamaBackend } from "./backends/ollama.ts";
 import { ChatHub } from "./chat/hub.ts";
 import type { Config } from "./config.ts";
@@ -15,8 +15,6 @@ import type { State } from "./state.ts";
 
 export interface AppOptions {
   readonly logger?: Logger;
-  /** Another backend than Ollama at `config.ollamaUrl`. */
-  readonly backend?: Backend;
   /** Unminified island bundles, for `deno task dev`. */
   readonly dev?: boolean;
 }
@@ -38,9 +36,13 @@ export async function startApp(
   options: AppOptions = {},
 ): Promise<RunningApp> {
   const logger = options.logger ?? createLogger(config.logLevel);
-  const backend = options.backend ??
-    new OllamaBackend({ url: config.ollamaUrl, timeoutMs: config.ollamaTimeoutMs });
-  const hub = new ChatHub({ backend, config, logger });
+  const backend = new CombinedBackend({
+    ollama: new OllamaBackend({ url: config.ollamaUrl, timeoutMs: config.ollamaTimeoutMs }),
+    ollamaDefault: config.defaultModel,
+    probeMs: config.ollamaProbeMs,
+  });
+  await backend.start();
+  const hub = new ChatHub({ backend, config, logger, defaultModel: () => backend.defaultModel() });
   const state: State = { config, backend, hub, logger, startedAt: performance.now() };
   const [islands, staticFiles] = await Promise.all([
     buildIslands(manifest, { minify: !options.dev }),
@@ -76,6 +78,7 @@ export async function startApp(
       stopping ??= (async () => {
         await hub.shutdown();
         await server.shutdown();
+        await backend.close();
       })();
       return stopping;
     },

@@ -32,6 +32,20 @@ export interface Limits {
   readonly maxBodyBytes: number;
 }
 
+/** The built-in engine (llama.cpp); absent when `BUILTIN_MODELS=off`. */
+export interface BuiltinConfig {
+  /** The built-in model selected when Ollama is unreachable. */
+  readonly defaultModel: string;
+  /** Inference threads; 0 means one per core. */
+  readonly threads: number;
+  /** Context window, in tokens, for built-in models. */
+  readonly contextSize: number;
+  /** Milliseconds a loaded built-in model may sit unused before it is unloaded. */
+  readonly idleUnloadMs: number;
+  /** Answers that may wait for the built-in engine at once; more are refused as busy. */
+  readonly maxQueue: number;
+}
+
 export interface Config {
   readonly host: string;
   readonly port: number;
@@ -48,6 +62,11 @@ export interface Config {
   readonly allowedHosts: readonly string[];
   readonly limits: Limits;
   readonly logLevel: "debug" | "info" | "warn" | "error";
+  /** Where the app keeps its files (built-in models under `models/`). */
+  readonly dataDir: string;
+  readonly builtin: BuiltinConfig | undefined;
+  /** Milliseconds between checks of whether Ollama has appeared or gone away. */
+  readonly ollamaProbeMs: number;
 }
 
 export class ConfigError extends Error {
@@ -113,10 +132,28 @@ export function parseConfig(env: Env): Config {
   const topP = num("MODEL_TOP_P", 0, 1);
   const topK = optionalInt("MODEL_TOP_K", 1, 1000);
   const numCtx = optionalInt("MODEL_NUM_CTX", 256, 1_048_576);
+  const numPredict = optionalInt("MODEL_NUM_PREDICT", 1, 1_048_576);
   if (temperature !== undefined) generation.temperature = temperature;
   if (topP !== undefined) generation.top_p = topP;
   if (topK !== undefined) generation.top_k = topK;
   if (numCtx !== undefined) generation.num_ctx = numCtx;
+  if (numPredict !== undefined) generation.num_predict = numPredict;
+
+  const builtinSwitch = (read("BUILTIN_MODELS") ?? "on").toLowerCase();
+  if (!["on", "off"].includes(builtinSwitch)) {
+    throw new ConfigError("BUILTIN_MODELS", builtinSwitch, "on or off");
+  }
+  const builtinModel = read("BUILTIN_MODEL") ?? "builtin/smollm2-135m";
+  if (!builtinModel.startsWith("builtin/")) {
+    throw new ConfigError("BUILTIN_MODEL", builtinModel, "a built-in model name, builtin/…");
+  }
+  const builtin: BuiltinConfig | undefined = builtinSwitch === "off" ? undefined : Object.freeze({
+    defaultModel: builtinModel,
+    threads: int("LLAMA_THREADS", 0, 0, 256),
+    contextSize: int("LLAMA_CONTEXT_SIZE", 4096, 256, 1_048_576),
+    idleUnloadMs: int("LLAMA_IDLE_UNLOAD", 300, 1, 86_400 * 7) * 1000,
+    maxQueue: int("LLAMA_MAX_QUEUE", 32, 1, 100_000),
+  });
 
   return Object.freeze({
     host: host.replace(/^\[(.*)\]$/, "$1"),
@@ -140,6 +177,9 @@ export function parseConfig(env: Env): Config {
       maxBodyBytes: int("HTTP_MAX_BODY_BYTES", 65_536, 256, 64 * 1_048_576),
     }),
     logLevel: logLevel as Config["logLevel"],
+    dataDir: read("DATA_DIR") ?? "./data",
+    builtin,
+    ollamaProbeMs: int("OLLAMA_PROBE_INTERVAL", 10, 1, 86_400) * 1000,
   });
 }
 

@@ -114,6 +114,16 @@ export interface AnswerStartFrame {
 }
 
 /**
+ * The answer waits for the model: `position` 1 is next in line. Sent again as the line moves;
+ * the first delta (or the end) means it is no longer waiting.
+ */
+export interface AnswerQueuedFrame {
+  readonly type: "answer.queued";
+  readonly answerId: string;
+  readonly position: number;
+}
+
+/**
  * New text of an answer: only what is new, never the whole answer again. `seq` strictly
  * increases within an answer, starting at 1. When the reader fell behind, one frame may carry
  * several chunks at once; then `from` is the seq of the first of them. Nothing is ever dropped.
@@ -156,6 +166,7 @@ export interface PongFrame {
 export type ServerFrame =
   | HelloFrame
   | AnswerStartFrame
+  | AnswerQueuedFrame
   | AnswerDeltaFrame
   | AnswerEndFrame
   | ErrorFrame
@@ -279,6 +290,8 @@ export function parseServerFrame(raw: unknown): ServerFrame | undefined {
       return typeof frame.defaultModel === "string" ? frame : undefined;
     case "answer.start":
       return isId(frame.answerId) && typeof frame.requestId === "string" ? frame : undefined;
+    case "answer.queued":
+      return isId(frame.answerId) && typeof frame.position === "number" ? frame : undefined;
     case "answer.delta":
       return isId(frame.answerId) && typeof frame.seq === "number" ? frame : undefined;
     case "answer.end":

@@ -8,7 +8,7 @@ interface Data {
 
 export const handler = {
   GET(ctx: Context<State>) {
-    return page<Data>({ defaultModel: ctx.state.config.defaultModel });
+    return page<Data>({ defaultModel: ctx.state.backend.defaultModel() });
   },
 };
 

@@ -50,7 +50,7 @@ Deno.test("http - /health reports Ollama's version, or 503 with the reason", asy
     const response = await fetch(app.url + "/health");
     assertEquals(response.status, 503);
     const body = await response.json();
-    assertEquals([body.status, body.ollama.reachable], ["degraded", false]);
+    assertEquals([body.status, body.ollama.reachable], ["unavailable", false]);
     assertMatch(body.ollama.reason, /not reachable/);
   });
 });

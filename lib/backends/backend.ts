@@ -16,6 +16,19 @@ export interface ModelInfo {
   readonly family: string;
   readonly capabilities: readonly string[];
   readonly modifiedAt?: string;
+  /** Who serves it: Ollama, or the built-in engine (lib/backends/llama.ts). */
+  readonly source: "ollama" | "builtin";
+  /** False for a built-in model whose file is not downloaded yet (loading fetches it). */
+  readonly available: boolean;
+}
+
+/** Progress of a load that has to fetch or read a model first. */
+export interface LoadProgress {
+  /** For a person: "downloading", "verifying", "loading". */
+  readonly status: string;
+  /** Bytes done and in all, when known. */
+  readonly completed?: number;
+  readonly total?: number;
 }
 
 export interface LoadedModel {
@@ -36,12 +49,19 @@ export interface GenerationOptions {
   readonly top_p?: number;
   readonly top_k?: number;
   readonly num_ctx?: number;
+  /** Most tokens to generate; the answer then ends with reason `length`. */
+  readonly num_predict?: number;
 }
 
 export interface ChatRequest {
   readonly model: string;
   readonly messages: readonly ChatTurn[];
   readonly options?: GenerationOptions;
+  /**
+   * Called while the request waits for the model, with its place in the queue (1 = next), and
+   * with 0 once it is being answered. Backends that never queue don't call it.
+   */
+  readonly onQueue?: (position: number) => void;
 }
 
 /** One piece of a streamed answer. The last one has `done` and the backend's figures. */
@@ -72,8 +92,12 @@ export interface Backend {
   list(signal?: AbortSignal): Promise<ModelInfo[]>;
   /** Models in memory now. */
   loaded(signal?: AbortSignal): Promise<LoadedModel[]>;
-  /** Loads a model into memory; resolves once it is ready. */
-  load(model: string, signal?: AbortSignal): Promise<void>;
+  /** Loads a model into memory (fetching its file first if need be); resolves once ready. */
+  load(
+    model: string,
+    signal?: AbortSignal,
+    onProgress?: (progress: LoadProgress) => void,
+  ): Promise<void>;
   /**
    * Streams an answer. Aborting `signal` ends the request to the backend at once, also before
    * the first chunk (while the model loads); iteration then throws a `BackendError` of kind

@@ -48,6 +48,8 @@ export class OllamaBackend implements Backend {
       family: model.details?.family ?? "",
       capabilities: (model as { capabilities?: string[] }).capabilities ?? [],
       modifiedAt: String(model.modified_at),
+      source: "ollama" as const,
+      available: true,
     }));
   }
 

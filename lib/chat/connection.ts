@@ -21,6 +21,8 @@ export interface ConnectionDeps {
   readonly backend: Backend;
   readonly config: Config;
   readonly logger: Logger;
+  /** The model a person gets until they pick one (it changes as Ollama comes and goes). */
+  readonly defaultModel: () => string;
 }
 
 interface LiveAnswer {
@@ -56,7 +58,7 @@ export class ChatConnection {
       this.#send({
         type: "hello",
         version: PROTOCOL_VERSION,
-        defaultModel: deps.config.defaultModel,
+        defaultModel: deps.defaultModel(),
         maxMessageBytes: deps.config.limits.maxMessageBytes,
       });
     });
@@ -131,7 +133,14 @@ export class ChatConnection {
       : [{ role: "system", content: config.systemPrompt }, ...message.messages];
     answer.ended = runTurn({
       backend,
-      request: { model: message.model, messages, options: config.generation },
+      request: {
+        model: message.model,
+        messages,
+        options: config.generation,
+        onQueue: (position) => {
+          if (position > 0) this.#send({ type: "answer.queued", answerId, position });
+        },
+      },
       signal: answer.controller.signal,
       onDelta: (content, thinking) => {
         answer.seq++;

@@ -11,7 +11,8 @@ export type TestApp = RunningApp & { readonly wsUrl: string };
 
 /** The app in this process, on a free loopback port, quiet unless `LOG_LEVEL` is set. */
 export async function startTestApp(env: Record<string, string>): Promise<TestApp> {
-  const config = parseConfig({ HOST: "127.0.0.1", PORT: "0", ...env });
+  // Built-in models are off unless a test turns them on: most tests are about Ollama.
+  const config = parseConfig({ HOST: "127.0.0.1", PORT: "0", BUILTIN_MODELS: "off", ...env });
   const level = Deno.env.get("TEST_LOG_LEVEL") as "debug" | "info" | undefined;
   const app = await startApp(config, manifest, { logger: createLogger(level ?? "silent") });
   return Object.assign(app, { wsUrl: app.url.replace(/^http/, "ws") + "/ws" });
@@ -29,7 +30,7 @@ export interface SpawnedApp {
 export async function spawnApp(env: Record<string, string>): Promise<SpawnedApp> {
   const process = new Deno.Command(Deno.execPath(), {
     args: ["run", "-A", new URL("../../main.ts", import.meta.url).pathname],
-    env: { HOST: "127.0.0.1", PORT: "0", LOG_LEVEL: "warn", ...env },
+    env: { HOST: "127.0.0.1", PORT: "0", LOG_LEVEL: "warn", BUILTIN_MODELS: "off", ...env },
     stdout: "piped",
     stderr: "inherit",
   }).spawn();

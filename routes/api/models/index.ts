@@ -6,7 +6,7 @@ import type { State } from "../../../lib/state.ts";
 /** The models Ollama has (`/api/tags`), each marked when it is in memory (`/api/ps`). */
 export const handler = {
   async GET(ctx: Context<State>) {
-    const { backend, config } = ctx.state;
+    const { backend } = ctx.state;
     const [models, loaded] = await Promise.allSettled([
       backend.list(),
       backend.loaded(),
@@ -16,7 +16,7 @@ export const handler = {
     const inMemory = new Set(loaded.status === "fulfilled" ? loaded.value.map((m) => m.name) : []);
     return json({
       models: models.value.map((model) => ({ ...model, loaded: inMemory.has(model.name) })),
-      defaultModel: config.defaultModel,
+      defaultModel: backend.defaultModel(),
     });
   },
 };

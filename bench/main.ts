@@ -1,0 +1,583 @@
+/**
+ * `deno task bench`: what the app's WebSocket relay adds on top of Ollama's own stream.
+ *
+ * The fake Ollama (tests/fake_ollama.ts, instant tokens) runs in its own process
+ * (bench/fake_server.ts) and the app runs as its own process (`main.ts`, through `spawnApp`).
+ * This process is the client of both paths (see bench/relay.ts): at each concurrency level it
+ * opens one WebSocket per stream, warms up, then alternates rounds of the direct path and the
+ * app path, so both see the same (shared, noisy) machine. Results: a table on stdout and JSON
+ * in bench/results/. See docs/benchmarks.md.
+ *
+ *     deno task bench [--streams=1,100,1000] [--tokens=200] [--rounds=N] [--quick]
+ *                     [--out=bench/results/x.json] [--cpu-prof]
+ */
+import { spawnApp } from "../tests/helpers/app.ts";
+import { cpuMs, peakRssBytes, rssBytes, RssSampler } from "./procfs.ts";
+import {
+  appRound,
+  type BenchSocket,
+  directRound,
+  openSockets,
+  type RoundResult,
+  type StreamSample,
+} from "./relay.ts";
+import { round, summarize, type Summary } from "./stats.ts";
+
+interface Flags {
+  readonly streams: number[];
+  readonly tokens: number;
+  readonly quick: boolean;
+  readonly rounds: number | undefined;
+  readonly out: string | undefined;
+  readonly cpuProf: boolean;
+}
+
+const TARGETS = {
+  addedTtftP50Ms: 2,
+  addedTtftP99Ms: 10,
+  ttftAtStreams: 100,
+  tokensPerSecond: 50_000,
+  lossAtStreams: 1000,
+};
+
+/** Short answers for the warm-up rounds, which only open pools and JIT the code. */
+const WARMUP_TOKENS = 20;
+
+export function parseFlags(args: readonly string[]): Flags {
+  const values = new Map<string, string>();
+  for (const arg of args) {
+    const match = /^--([\w-]+)(?:=(.*))?$/.exec(arg);
+    if (!match) throw new Error(`unknown argument ${arg}`);
+    values.set(match[1]!, match[2] ?? "true");
+  }
+  const known = ["streams", "tokens", "quick", "rounds", "out", "cpu-prof"];
+  for (const key of values.keys()) {
+    if (!known.includes(key)) throw new Error(`unknown flag --${key} (known: ${known})`);
+  }
+  const quick = values.get("quick") === "true";
+  const positive = (name: string, raw: string): number => {
+    const n = Number(raw);
+    if (!Number.isInteger(n) || n < 1) throw new Error(`--${name} wants positive whole numbers`);
+    return n;
+  };
+  const streams = (values.get("streams") ?? (quick ? "1,10,100" : "1,100,1000"))
+    .split(",").map((s) => positive("streams", s.trim()));
+  const rounds = values.get("rounds");
+  return {
+    streams,
+    tokens: positive("tokens", values.get("tokens") ?? (quick ? "50" : "200")),
+    quick,
+    rounds: rounds === undefined ? undefined : positive("rounds", rounds),
+    out: values.get("out"),
+    cpuProf: values.get("cpu-prof") === "true",
+  };
+}
+
+/** Rounds per level: enough streams in all for a p99 that means something, in little time. */
+function roundsFor(streams: number, flags: Flags): number {
+  if (flags.rounds !== undefined) return flags.rounds;
+  if (flags.quick) return streams === 1 ? 10 : 2;
+  if (streams === 1) return 50;
+  if (streams <= 100) return 10;
+  return 3;
+}
+
+interface PathResult {
+  readonly rounds: number;
+  readonly ttftMs: Summary;
+  readonly perTokenMs: Summary;
+  readonly durationMs: Summary;
+  /** All tokens received / all rounds' wall time. */
+  readonly tokensPerSecond: number;
+  readonly tokensPerSecondPerRound: number[];
+  readonly expectedTokens: number;
+  readonly receivedTokens: number;
+  readonly lostTokens: number;
+  readonly textMismatches: number;
+  readonly failedStreams: number;
+  readonly errors: string[];
+  /** Text-carrying frames (WebSocket) or lines (NDJSON) per stream, on average. */
+  readonly framesPerStream: number;
+  /** CPU time per 1,000 tokens of each process during this path's rounds. */
+  readonly cpuMsPer1kTokens: { app: number; fake: number; bench: number };
+  /** The server's own TTFT (`answer.end` stats), app path only. */
+  readonly serverTtftMs?: Summary;
+}
+
+interface LevelResult {
+  readonly streams: number;
+  readonly tokensPerStream: number;
+  readonly openMs: number;
+  readonly direct: PathResult;
+  readonly app: PathResult;
+  readonly added: {
+    readonly ttftP50Ms: number;
+    readonly ttftP99Ms: number;
+    readonly perTokenP50Ms: number;
+    readonly perTokenP99Ms: number;
+  };
+  /** App tokens/s ÷ direct tokens/s, same run. */
+  readonly throughputRatio: number;
+  readonly rss: { readonly withSocketsOpenBytes: number; readonly peakBytes: number };
+}
+
+class PathAccumulator {
+  readonly rounds: RoundResult[] = [];
+  cpu = { app: 0, fake: 0, bench: 0 };
+
+  constructor(readonly pids: { app: number; fake: number }) {}
+
+  async measure(run: () => Promise<RoundResult>): Promise<void> {
+    const before = this.#cpu();
+    this.rounds.push(await run());
+    const after = this.#cpu();
+    this.cpu.app += after.app - before.app;
+    this.cpu.fake += after.fake - before.fake;
+    this.cpu.bench += after.bench - before.bench;
+  }
+
+  #cpu() {
+    return { app: cpuMs(this.pids.app), fake: cpuMs(this.pids.fake), bench: cpuMs("self") };
+  }
+
+  result(withServerTtft: boolean): PathResult {
+    const samples: StreamSample[] = this.rounds.flatMap((r) => r.samples);
+    const good = samples.filter((s) => s.error === undefined);
+    const expected = this.rounds.reduce((sum, r) => sum + r.expectedTokens, 0);
+    const received = this.rounds.reduce((sum, r) => sum + r.receivedTokens, 0);
+    const wall = this.rounds.reduce((sum, r) => sum + r.wallMs, 0);
+    const per1k = (ms: number) => round((ms / Math.max(received, 1)) * 1000, 1);
+    return {
+      rounds: this.rounds.length,
+      ttftMs: summarize(good.map((s) => s.ttftMs)),
+      perTokenMs: summarize(good.map((s) => s.perTokenMs)),
+      durationMs: summarize(good.map((s) => s.durationMs)),
+      tokensPerSecond: Math.round(received / (wall / 1000)),
+      tokensPerSecondPerRound: this.rounds.map((r) =>
+        Math.round(r.receivedTokens / (r.wallMs / 1000))
+      ),
+      expectedTokens: expected,
+      receivedTokens: received,
+      lostTokens: expected - received,
+      textMismatches: samples.filter((s) => !s.textOk).length,
+      failedStreams: samples.length - good.length,
+      errors: [...new Set(samples.flatMap((s) => s.error === undefined ? [] : [s.error]))].slice(
+        0,
+        5,
+      ),
+      framesPerStream: round(samples.reduce((sum, s) => sum + s.frames, 0) / samples.length, 1),
+      cpuMsPer1kTokens: {
+        app: per1k(this.cpu.app),
+        fake: per1k(this.cpu.fake),
+        bench: per1k(this.cpu.bench),
+      },
+      ...(withServerTtft
+        ? {
+          serverTtftMs: summarize(good.map((s) => s.serverTtftMs ?? NaN).filter(Number.isFinite)),
+        }
+        : {}),
+    };
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Processes
+
+interface FakeProcess {
+  readonly url: string;
+  readonly pid: number;
+  stop(): Promise<void>;
+}
+
+async function startFake(): Promise<FakeProcess> {
+  const child = new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", new URL("./fake_server.ts", import.meta.url).pathname],
+    stdin: "piped",
+    stdout: "piped",
+    stderr: "inherit",
+  }).spawn();
+  const reader = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
+  let seen = "";
+  while (!seen.includes("\n")) {
+    const { value, done } = await reader.read();
+    if (done) throw new Error(`the fake Ollama exited before listening: ${seen}`);
+    seen += value;
+  }
+  (async () => {
+    while (!(await reader.read()).done);
+  })();
+  const { url } = JSON.parse(seen.slice(0, seen.indexOf("\n"))) as { url: string };
+  return {
+    url,
+    pid: child.pid,
+    async stop() {
+      try {
+        await child.stdin.close();
+      } catch {
+        // already closed
+      }
+      try {
+        child.kill("SIGTERM");
+      } catch {
+        // already gone
+      }
+      await child.status;
+    },
+  };
+}
+
+interface AppProcess {
+  readonly url: string;
+  readonly pid: number;
+  stop(): Promise<unknown>;
+}
+
+const APP_ENV = {
+  WS_MAX_CONNECTIONS: "100000",
+  WS_MAX_CONNECTIONS_PER_CLIENT: "100000",
+  LOG_LEVEL: "warn",
+};
+
+async function startApp(ollamaUrl: string, cpuProf: boolean): Promise<AppProcess> {
+  const env = { ...APP_ENV, OLLAMA_HOST: ollamaUrl };
+  if (!cpuProf) {
+    const app = await spawnApp(env);
+    return { url: app.url, pid: app.process.pid, stop: () => app.stop() };
+  }
+  // spawnApp, plus V8's CPU profiler, whose profile is written when the app exits.
+  const dir = new URL("./results/", import.meta.url).pathname;
+  await Deno.mkdir(dir, { recursive: true });
+  const child = new Deno.Command(Deno.execPath(), {
+    args: [
+      "run",
+      "-A",
+      "--cpu-prof",
+      `--cpu-prof-dir=${dir}`,
+      new URL("../main.ts", import.meta.url).pathname,
+    ],
+    env: { HOST: "127.0.0.1", PORT: "0", ...env },
+    stdout: "piped",
+    stderr: "inherit",
+  }).spawn();
+  const reader = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
+  let seen = "";
+  while (!/listening on (http:\/\/\S+?)\/? /.test(seen)) {
+    const { value, done } = await reader.read();
+    if (done) throw new Error(`the app exited before listening: ${seen}`);
+    seen += value;
+  }
+  (async () => {
+    while (!(await reader.read()).done);
+  })();
+  return {
+    url: /listening on (http:\/\/\S+?)\/? /.exec(seen)![1]!,
+    pid: child.pid,
+    async stop() {
+      child.kill("SIGTERM");
+      return await child.status;
+    },
+  };
+}
+
+// ---------------------------------------------------------------------------------------------
+// The run
+
+async function closeAll(sockets: readonly BenchSocket[]): Promise<void> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  await Promise.race([
+    Promise.all(sockets.map((s) => s.close())),
+    new Promise((resolve) => timer = setTimeout(resolve, 5000)),
+  ]);
+  clearTimeout(timer);
+}
+
+async function runLevel(
+  streams: number,
+  flags: Flags,
+  app: AppProcess,
+  fake: FakeProcess,
+  progress: (line: string) => void,
+): Promise<LevelResult> {
+  const wsUrl = app.url.replace(/^http/, "ws") + "/ws";
+  const openedAt = performance.now();
+  const sockets = await openSockets(wsUrl, streams);
+  const openMs = performance.now() - openedAt;
+  try {
+    // Warm-up at this concurrency: opens the HTTP pools to the fake on both sides.
+    await directRound(fake.url, streams, WARMUP_TOKENS);
+    await appRound(sockets, WARMUP_TOKENS);
+    const withSocketsOpen = rssBytes(app.pid);
+    const pids = { app: app.pid, fake: fake.pid };
+    const direct = new PathAccumulator(pids);
+    const viaApp = new PathAccumulator(pids);
+    const rounds = roundsFor(streams, flags);
+    let peak = 0;
+    for (let r = 0; r < rounds; r++) {
+      const runDirect = () => direct.measure(() => directRound(fake.url, streams, flags.tokens));
+      const runApp = async () => {
+        const sampler = new RssSampler(app.pid);
+        try {
+          await viaApp.measure(() => appRound(sockets, flags.tokens));
+        } finally {
+          peak = Math.max(peak, sampler.stop());
+        }
+      };
+      // Alternate which path goes first, so neither always follows the other.
+      if (r % 2 === 0) {
+        await runDirect();
+        await runApp();
+      } else {
+        await runApp();
+        await runDirect();
+      }
+    }
+    const d = direct.result(false);
+    const a = viaApp.result(true);
+    const result: LevelResult = {
+      streams,
+      tokensPerStream: flags.tokens,
+      openMs: round(openMs, 1),
+      direct: d,
+      app: a,
+      added: {
+        ttftP50Ms: round(a.ttftMs.p50 - d.ttftMs.p50, 3),
+        ttftP99Ms: round(a.ttftMs.p99 - d.ttftMs.p99, 3),
+        perTokenP50Ms: round(a.perTokenMs.p50 - d.perTokenMs.p50, 4),
+        perTokenP99Ms: round(a.perTokenMs.p99 - d.perTokenMs.p99, 4),
+      },
+      throughputRatio: round(a.tokensPerSecond / d.tokensPerSecond, 3),
+      rss: { withSocketsOpenBytes: withSocketsOpen, peakBytes: peak },
+    };
+    progress(
+      `  ${streams} streams: ${rounds} rounds, direct ${d.tokensPerSecond} tok/s, ` +
+        `app ${a.tokensPerSecond} tok/s, lost ${a.lostTokens}`,
+    );
+    return result;
+  } finally {
+    await closeAll(sockets);
+  }
+}
+
+interface Report {
+  readonly benchmark: "relay";
+  readonly date: string;
+  readonly machine: Record<string, unknown>;
+  readonly settings: Record<string, unknown>;
+  readonly appRss: {
+    readonly idleBytes: number;
+    readonly peakBytes: number;
+    readonly vmHwmBytes: number;
+  };
+  readonly levels: LevelResult[];
+  readonly targets: Record<
+    string,
+    { readonly target: string; readonly value: number; readonly met: boolean | null }
+  >;
+  readonly durationSeconds: number;
+}
+
+function machineInfo(): Record<string, unknown> {
+  let cpuModel = "";
+  try {
+    cpuModel = /^model name\s*:\s*(.*)$/m.exec(Deno.readTextFileSync("/proc/cpuinfo"))?.[1] ?? "";
+  } catch {
+    // not Linux
+  }
+  return {
+    os: Deno.build.os,
+    osRelease: Deno.osRelease(),
+    cpus: navigator.hardwareConcurrency,
+    cpuModel,
+    memoryBytes: Deno.systemMemoryInfo().total,
+    loadAverage: Deno.loadavg(),
+    deno: Deno.version.deno,
+    v8: Deno.version.v8,
+  };
+}
+
+function evaluateTargets(levels: readonly LevelResult[]): Report["targets"] {
+  const at = (n: number) => levels.find((l) => l.streams === n);
+  const largest = levels.reduce<LevelResult | undefined>(
+    (best, l) => (best === undefined || l.streams > best.streams ? l : best),
+    undefined,
+  );
+  const ttft = at(TARGETS.ttftAtStreams);
+  const loss = at(TARGETS.lossAtStreams);
+  const bestTps = Math.max(...levels.map((l) => l.app.tokensPerSecond));
+  const lost = loss ? loss.app.lostTokens + loss.app.textMismatches + loss.app.failedStreams : NaN;
+  return {
+    addedTtftP50: {
+      target: `≤ ${TARGETS.addedTtftP50Ms} ms at ${TARGETS.ttftAtStreams} streams`,
+      value: ttft?.added.ttftP50Ms ?? NaN,
+      met: ttft ? ttft.added.ttftP50Ms <= TARGETS.addedTtftP50Ms : null,
+    },
+    addedTtftP99: {
+      target: `≤ ${TARGETS.addedTtftP99Ms} ms at ${TARGETS.ttftAtStreams} streams`,
+      value: ttft?.added.ttftP99Ms ?? NaN,
+      met: ttft ? ttft.added.ttftP99Ms <= TARGETS.addedTtftP99Ms : null,
+    },
+    tokensPerSecond: {
+      target:
+        `≥ ${TARGETS.tokensPerSecond} tokens/s relayed (best level; largest: ${largest?.streams} streams)`,
+      value: bestTps,
+      met: bestTps >= TARGETS.tokensPerSecond,
+    },
+    nothingLost: {
+      target:
+        `0 tokens lost, 0 text mismatches, 0 failed streams at ${TARGETS.lossAtStreams} streams`,
+      value: lost,
+      met: loss ? lost === 0 : null,
+    },
+  };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Output
+
+function pad(cells: readonly string[], widths: readonly number[]): string {
+  return cells.map((c, i) => i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!)).join("  ");
+}
+
+const ms = (v: number, digits = 2) => Number.isFinite(v) ? v.toFixed(digits) : "–";
+const mib = (bytes: number) => Number.isFinite(bytes) ? `${(bytes / 1048576).toFixed(1)} MiB` : "–";
+const yesNo = (met: boolean | null) => met === null ? "not measured" : met ? "met" : "NOT met";
+
+function table(report: Report): string {
+  const lines: string[] = [];
+  const widths = [22, 9, 9, 11, 11, 10, 7, 7, 8];
+  lines.push(
+    pad(
+      [
+        "streams / path",
+        "TTFT p50",
+        "TTFT p99",
+        "tok ms p50",
+        "tok ms p99",
+        "tokens/s",
+        "lost",
+        "text≠",
+        "frames",
+      ],
+      widths,
+    ),
+  );
+  for (const level of report.levels) {
+    const row = (name: string, p: PathResult) =>
+      pad([
+        name,
+        ms(p.ttftMs.p50),
+        ms(p.ttftMs.p99),
+        ms(p.perTokenMs.p50, 4),
+        ms(p.perTokenMs.p99, 4),
+        String(p.tokensPerSecond),
+        String(p.lostTokens),
+        String(p.textMismatches + p.failedStreams),
+        String(p.framesPerStream),
+      ], widths);
+    lines.push(`${level.streams} × ${level.tokensPerStream} tokens, ${level.direct.rounds} rounds`);
+    lines.push(row("  direct (npm ollama)", level.direct));
+    lines.push(row("  through the app (WS)", level.app));
+    lines.push(
+      pad([
+        "  added by the app",
+        ms(level.added.ttftP50Ms),
+        ms(level.added.ttftP99Ms),
+        ms(level.added.perTokenP50Ms, 4),
+        ms(level.added.perTokenP99Ms, 4),
+        `×${level.throughputRatio}`,
+        "",
+        "",
+        "",
+      ], widths),
+    );
+    const { app, fake, bench } = level.app.cpuMsPer1kTokens;
+    const direct = level.direct.cpuMsPer1kTokens;
+    lines.push(
+      `  CPU ms per 1k tokens: app path: app ${app}, fake ${fake}, clients ${bench}; ` +
+        `direct path: fake ${direct.fake}, clients ${direct.bench}`,
+    );
+    lines.push(
+      `  server-side TTFT p50 ${ms(level.app.serverTtftMs?.p50 ?? NaN)} ms; sockets opened in ` +
+        `${level.openMs} ms; app RSS ${mib(level.rss.withSocketsOpenBytes)} with sockets open, ` +
+        `peak ${mib(level.rss.peakBytes)}`,
+    );
+    if (level.app.errors.length + level.direct.errors.length > 0) {
+      lines.push(`  errors: ${[...level.direct.errors, ...level.app.errors].join("; ")}`);
+    }
+  }
+  lines.push("");
+  lines.push(
+    `App RSS: idle ${mib(report.appRss.idleBytes)}, peak ${mib(report.appRss.peakBytes)} ` +
+      `(VmHWM ${mib(report.appRss.vmHwmBytes)})`,
+  );
+  lines.push("Targets:");
+  for (const [name, t] of Object.entries(report.targets)) {
+    lines.push(`  ${name.padEnd(16)} ${t.target}: ${t.value} → ${yesNo(t.met)}`);
+  }
+  return lines.join("\n");
+}
+
+// deno-lint-ignore no-console
+const say = (line: string) => console.log(line);
+
+async function main(): Promise<void> {
+  const flags = parseFlags(Deno.args);
+  const began = performance.now();
+  const fake = await startFake();
+  let app: AppProcess | undefined;
+  try {
+    app = await startApp(fake.url, flags.cpuProf);
+    say(
+      `Relay benchmark: streams ${flags.streams.join(", ")}, ${flags.tokens} tokens each; ` +
+        `fake Ollama pid ${fake.pid} at ${fake.url}, app pid ${app.pid} at ${app.url}`,
+    );
+    // Global warm-up: a small round of both paths.
+    const warmSockets = await openSockets(app.url.replace(/^http/, "ws") + "/ws", 10);
+    await directRound(fake.url, 10, WARMUP_TOKENS);
+    await appRound(warmSockets, WARMUP_TOKENS);
+    await closeAll(warmSockets);
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    const idleBytes = rssBytes(app.pid);
+
+    const levels: LevelResult[] = [];
+    for (const streams of flags.streams) {
+      levels.push(await runLevel(streams, flags, app, fake, say));
+    }
+    const report: Report = {
+      benchmark: "relay",
+      date: new Date().toISOString(),
+      machine: machineInfo(),
+      settings: {
+        streams: flags.streams,
+        tokensPerStream: flags.tokens,
+        quick: flags.quick,
+        rounds: flags.streams.map((n) => roundsFor(n, flags)),
+        tokenDelayMs: 0,
+        baseline: "npm ollama@0.6.4 (ollama/browser), one client and request per stream",
+        appEnv: APP_ENV,
+        cpuProf: flags.cpuProf,
+      },
+      appRss: {
+        idleBytes,
+        peakBytes: Math.max(...levels.map((l) => l.rss.peakBytes)),
+        vmHwmBytes: peakRssBytes(app.pid),
+      },
+      levels,
+      targets: evaluateTargets(levels),
+      durationSeconds: round((performance.now() - began) / 1000, 1),
+    };
+    say("");
+    say(table(report));
+    const out = flags.out ??
+      new URL(`./results/relay-${report.date.replace(/[:.]/g, "-")}.json`, import.meta.url)
+        .pathname;
+    await Deno.mkdir(new URL(".", `file://${out}`).pathname, { recursive: true });
+    await Deno.writeTextFile(out, JSON.stringify(report, null, 2) + "\n");
+    say(`\nResults: ${out} (${report.durationSeconds} s)`);
+  } finally {
+    await app?.stop();
+    await fake.stop();
+  }
+}
+
+if (import.meta.main) await main();
