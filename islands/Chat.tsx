@@ -106,7 +106,9 @@ export default function Chat({ title, defaultModel }: ChatProps) {
       if (result.ok) {
         state.models.value = result.value.models;
         state.modelsError.value = undefined;
-        state.model.value = pickModel(result.value.models, defaultModel, readSavedModel());
+        // The server's default follows Ollama coming and going, so prefer its current word.
+        const serverDefault = result.value.defaultModel ?? defaultModel;
+        state.model.value = pickModel(result.value.models, serverDefault, readSavedModel());
       } else {
         state.models.value = [];
         state.modelsError.value = result.message;
@@ -180,12 +182,16 @@ export default function Chat({ title, defaultModel }: ChatProps) {
     saveModel(model);
     const token = ++loadToken.current;
     state.modelLoad.value = { state: "loading", model };
-    const result = await loadModel(model);
+    const result = await loadModel(model, (progress) => {
+      if (token === loadToken.current) {
+        state.modelLoad.value = { state: "loading", model, progress };
+      }
+    });
     if (token !== loadToken.current) return; // another choice came after this one
     if (result.ok) {
       state.modelLoad.value = { state: "loaded", model };
       state.models.value = state.models.value.map((m) =>
-        m.name === model ? { ...m, loaded: true } : m
+        m.name === model ? { ...m, loaded: true, available: true } : m
       );
     } else {
       state.modelLoad.value = { state: "error", model, message: result.message };

@@ -56,12 +56,26 @@ export async function fetchModels(
   }
 }
 
-export async function loadModel(model: string, signal?: AbortSignal): Promise<ApiResult<string>> {
+export interface LoadProgress {
+  readonly status: string;
+  readonly completed?: number;
+  readonly total?: number;
+}
+
+/**
+ * Loads a model into memory. The server streams progress lines (a built-in model may have to
+ * be downloaded first), then `{"model","loaded":true}` or `{"error"}` as the last line.
+ */
+export async function loadModel(
+  model: string,
+  onProgress: (progress: LoadProgress) => void,
+  signal?: AbortSignal,
+): Promise<ApiResult<string>> {
   let response: Response;
   try {
     response = await fetch("/api/models/load", {
       method: "POST",
-      headers: { "content-type": "application/json", accept: "application/json" },
+      headers: { "content-type": "application/json", accept: "application/x-ndjson" },
       body: JSON.stringify({ model }),
       ...(signal ? { signal } : {}),
     });
@@ -69,10 +83,33 @@ export async function loadModel(model: string, signal?: AbortSignal): Promise<Ap
     return { ok: false, message: networkMessage(error, `Loading ${model}`) };
   }
   if (!response.ok) return { ok: false, message: await errorMessage(response, `Loading ${model}`) };
+  if (!response.body) return { ok: true, value: model };
+  let last: { model?: unknown; error?: { message?: unknown } } = {};
   try {
-    const body = (await response.json()) as { model?: unknown };
-    return { ok: true, value: typeof body.model === "string" ? body.model : model };
-  } catch {
-    return { ok: true, value: model };
+    let buffer = "";
+    for await (const text of response.body.pipeThrough(new TextDecoderStream())) {
+      buffer += text;
+      const lines = buffer.split("\n");
+      buffer = lines.pop() ?? "";
+      for (const line of lines) {
+        if (!line.trim()) continue;
+        const value = JSON.parse(line);
+        if (value?.progress && typeof value.progress.status === "string") {
+          onProgress(value.progress);
+        } else last = value;
+      }
+    }
+    if (buffer.trim()) last = JSON.parse(buffer);
+  } catch (error) {
+    return { ok: false, message: networkMessage(error, `Loading ${model}`) };
   }
+  if (last.error) {
+    return {
+      ok: false,
+      message: typeof last.error.message === "string"
+        ? last.error.message
+        : `Loading ${model} failed.`,
+    };
+  }
+  return { ok: true, value: typeof last.model === "string" ? last.model : model };
 }

@@ -8,6 +8,7 @@ import { ensureLanguages, renderMarkdown } from "./markdown.ts";
 import {
   type AssistantMessage,
   type ChatState,
+  formatBytes,
   formatStats,
   type Message,
   modelLabel,
@@ -38,7 +39,15 @@ export function ModelPicker(
   const noteId = `${id}-note`;
   const models = state.models.value;
   const selected = state.model.value;
-  const options: readonly ModelOption[] = models.length > 0 ? models : [{ name: selected }];
+  // The selected model stays listed even when the server lacks it, marked, so the choice and
+  // the reason it fails are both visible.
+  const missing = state.modelsLoaded.value && models.length > 0 &&
+    !models.some((m) => m.name === selected);
+  const options: readonly ModelOption[] = models.length === 0
+    ? [{ name: selected }]
+    : missing
+    ? [...models, { name: selected, missing: true }]
+    : models;
   const listError = state.modelsError.value;
   const load = state.modelLoad.value;
   const empty = state.modelsLoaded.value && !listError && models.length === 0;
@@ -54,7 +63,9 @@ export function ModelPicker(
       >
         {options.map((model) => (
           <option key={model.name} value={model.name} selected={model.name === selected}>
-            {model.loaded === undefined && model.parameterSize === undefined
+            {model.missing
+              ? `${model.name} — not installed`
+              : model.loaded === undefined && model.parameterSize === undefined
               ? model.name
               : modelLabel(model)}
           </option>
@@ -67,11 +78,14 @@ export function ModelPicker(
             No models are installed. Pull one with <code>ollama pull {state.defaultModel}</code>.
           </p>
         )}
-        {load.state === "loading" && (
-          <p class="model-load" data-state="loading">
-            <span class="spinner" role="progressbar" aria-label="Loading" />
-            Loading {load.model}…
+        {missing && !selected.startsWith("builtin/") && (
+          <p class="model-error" data-testid="model-missing">
+            {selected} is not installed in Ollama. Pull it with{" "}
+            <code>ollama pull {selected}</code>, or pick another model.
           </p>
+        )}
+        {load.state === "loading" && (
+          <LoadProgressView model={load.model} progress={load.progress} />
         )}
         {load.state === "loaded" && (
           <p class="model-load" data-state="loaded">{load.model} loaded</p>
@@ -81,6 +95,37 @@ export function ModelPicker(
         )}
       </div>
     </div>
+  );
+}
+
+function LoadProgressView(
+  { model, progress }: {
+    model: string;
+    progress: { status: string; completed?: number; total?: number } | undefined;
+  },
+) {
+  const total = progress?.total;
+  const completed = progress?.completed ?? 0;
+  if (!progress || !total) {
+    return (
+      <p class="model-load" data-state="loading">
+        <span class="spinner" role="progressbar" aria-label="Loading" />
+        {progress?.status === "downloading" ? "Downloading" : "Loading"} {model}…
+      </p>
+    );
+  }
+  const percent = Math.min(100, Math.floor((completed / total) * 100));
+  return (
+    <p class="model-load" data-state="loading">
+      <progress
+        class="load-progress"
+        max={total}
+        value={completed}
+        aria-label={`Downloading ${model}`}
+      />
+      {progress.status === "downloading" ? "Downloading" : "Preparing"} {model}… {percent}%{" "}
+      ({formatBytes(completed)} of {formatBytes(total)})
+    </p>
   );
 }
 
@@ -155,6 +200,13 @@ function AssistantMessageView(
     >
       <div class="bubble">
         <Thinking message={message} />
+        {live && !content && !thinking && message.queuePosition.value !== undefined && (
+          <p class="queued" data-testid="queued">
+            Waiting for the model: {message.queuePosition.value === 1
+              ? "next in line"
+              : `${message.queuePosition.value - 1} answers ahead`}
+          </p>
+        )}
         {live && !content && !thinking && (
           <span class="typing" role="img" aria-label="Assistant is typing">…</span>
         )}

@@ -57,6 +57,8 @@ export interface AssistantMessage {
   readonly stats: Signal<AnswerStats | undefined>;
   /** How long the model thought, once it stopped thinking. */
   readonly thinkingMs: Signal<number | undefined>;
+  /** Place in the model's queue while the answer waits (1 = next); undefined otherwise. */
+  readonly queuePosition: Signal<number | undefined>;
 }
 
 export type Message = UserMessage | AssistantMessage;
@@ -70,11 +72,33 @@ export interface ModelOption {
   readonly family?: string;
   readonly capabilities?: readonly string[];
   readonly loaded?: boolean;
+  /** `builtin`: served by the app's own engine, no Ollama needed. */
+  readonly source?: "ollama" | "builtin";
+  /** False for a built-in model not downloaded yet (choosing it downloads it). */
+  readonly available?: boolean;
+  /** The selected model, listed by the island although the server does not have it. */
+  readonly missing?: boolean;
+}
+
+/** Bytes for a person: `93 MB`. */
+export function formatBytes(bytes: number): string {
+  if (bytes >= 1e9) return `${(bytes / 1e9).toFixed(1)} GB`;
+  if (bytes >= 1e6) return `${Math.round(bytes / 1e6)} MB`;
+  return `${Math.max(1, Math.round(bytes / 1e3))} kB`;
 }
 
 export type ModelLoadState =
   | { readonly state: "idle" }
-  | { readonly state: "loading"; readonly model: string }
+  | {
+    readonly state: "loading";
+    readonly model: string;
+    /** What the server reports while it downloads or reads the model, when it does. */
+    readonly progress?: {
+      readonly status: string;
+      readonly completed?: number;
+      readonly total?: number;
+    };
+  }
   | { readonly state: "loaded"; readonly model: string }
   | { readonly state: "error"; readonly model: string; readonly message: string };
 
@@ -136,21 +160,34 @@ export function sameModel(a: string, b: string): boolean {
   return norm(a) === norm(b);
 }
 
-/** e.g. `llama3.2:latest — 3.2B Q4_K_M ● loaded`. */
+/**
+ * e.g. `llama3.2:latest — 3.2B Q4_K_M ● loaded`, or for a built-in model
+ * `builtin/smollm2-135m — built in · 98 MB · 135M Q4_1 · downloads when chosen`.
+ */
 export function modelLabel(model: ModelOption): string {
   const details = [model.parameterSize, model.quantization].filter((s) => s).join(" ");
-  return model.name + (details ? ` — ${details}` : "") + (model.loaded ? " ● loaded" : "");
+  const parts = model.source === "builtin"
+    ? [
+      "built in",
+      model.size ? formatBytes(model.size) : "",
+      details,
+      model.available === false ? "downloads when chosen" : "",
+    ].filter((s) => s).join(" · ")
+    : details;
+  return model.name + (parts ? ` — ${parts}` : "") + (model.loaded ? " ● loaded" : "");
 }
 
-/** The model to select: the saved one when the server has it, else the default. */
+/**
+ * The model to select: the saved one when the server has it, else the default, even when the
+ * default is not installed: the person then sees why, instead of silently talking to another.
+ */
 export function pickModel(
   models: readonly ModelOption[],
   defaultModel: string,
   saved: string | undefined,
 ): string {
   if (saved && models.some((m) => m.name === saved)) return saved;
-  return models.find((m) => sameModel(m.name, defaultModel))?.name ?? models[0]?.name ??
-    defaultModel;
+  return models.find((m) => sameModel(m.name, defaultModel))?.name ?? defaultModel;
 }
 
 /** e.g. `TTFT 120 ms · 42.1 tok/s · 128 tokens`; parts the server did not send are left out. */
@@ -255,6 +292,7 @@ export function createChatController(state: ChatState, deps: ControllerDeps): Ch
     flush(message);
     batch(() => {
       endThinking(message);
+      message.queuePosition.value = undefined;
       if (error) message.error.value = error;
       message.status.value = status;
     });
@@ -303,6 +341,7 @@ export function createChatController(state: ChatState, deps: ControllerDeps): Ch
       error: signal<ShownError | undefined>(undefined),
       stats: signal<AnswerStats | undefined>(undefined),
       thinkingMs: signal<number | undefined>(undefined),
+      queuePosition: signal<number | undefined>(undefined),
     };
   }
 
@@ -310,6 +349,8 @@ export function createChatController(state: ChatState, deps: ControllerDeps): Ch
     const message = byAnswerId(frame.answerId);
     if (!message || !isLive(message) || frame.seq <= message.lastSeq) return;
     message.lastSeq = frame.seq;
+    // Text means the answer no longer waits in the model's queue.
+    if (message.queuePosition.value !== undefined) message.queuePosition.value = undefined;
     const thinking = typeof frame.thinking === "string" ? frame.thinking : "";
     const content = typeof frame.content === "string" ? frame.content : "";
     if (thinking) {
@@ -422,6 +463,11 @@ export function createChatController(state: ChatState, deps: ControllerDeps): Ch
             message.stopRequested = false;
             deps.send({ type: "stop", answerId: frame.answerId });
           }
+          return;
+        }
+        case "answer.queued": {
+          const message = byAnswerId(frame.answerId);
+          if (message && isLive(message)) message.queuePosition.value = frame.position;
           return;
         }
         case "answer.delta":
