@@ -3,14 +3,16 @@
  * event loop with the benchmark's clients. Prints one JSON line, `{"url": ...}`, once it
  * listens; stops on SIGTERM, SIGINT or when its stdin closes.
  *
- *     deno run -A bench/fake_server.ts
+ *     deno run -A bench/fake_server.ts [--token-delay-ms=N]
  */
 import { FakeOllama } from "../tests/fake_ollama.ts";
 import { answerTokens, tokensAsked } from "./answer.ts";
 
 if (import.meta.main) {
   const fake = await FakeOllama.start();
-  fake.tokenDelayMs = 0;
+  // `--token-delay-ms=N` paces the answers like a real model; the default is instant tokens.
+  const delay = /^--token-delay-ms=(\d+)$/.exec(Deno.args[0] ?? "");
+  fake.tokenDelayMs = delay ? Number(delay[1]) : 0;
   fake.reply = (request) => {
     const last = request.messages.findLast((m) => m.role === "user")?.content ?? "";
     return answerTokens(tokensAsked(last) ?? 200);

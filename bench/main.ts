@@ -9,7 +9,7 @@
  * in bench/results/. See docs/benchmarks.md.
  *
  *     deno task bench [--streams=1,100,1000] [--tokens=200] [--rounds=N] [--quick]
- *                     [--out=bench/results/x.json] [--cpu-prof]
+ *                     [--out=bench/results/x.json] [--cpu-prof] [--token-delay-ms=0]
  */
 import { spawnApp } from "../tests/helpers/app.ts";
 import { cpuMs, peakRssBytes, rssBytes, RssSampler } from "./procfs.ts";
@@ -30,6 +30,8 @@ interface Flags {
   readonly rounds: number | undefined;
   readonly out: string | undefined;
   readonly cpuProf: boolean;
+  /** Delay before each line of the fake's answers; 0 (instant) unless asked. */
+  readonly tokenDelayMs: number;
 }
 
 const TARGETS = {
@@ -50,7 +52,7 @@ export function parseFlags(args: readonly string[]): Flags {
     if (!match) throw new Error(`unknown argument ${arg}`);
     values.set(match[1]!, match[2] ?? "true");
   }
-  const known = ["streams", "tokens", "quick", "rounds", "out", "cpu-prof"];
+  const known = ["streams", "tokens", "quick", "rounds", "out", "cpu-prof", "token-delay-ms"];
   for (const key of values.keys()) {
     if (!known.includes(key)) throw new Error(`unknown flag --${key} (known: ${known})`);
   }
@@ -70,6 +72,7 @@ export function parseFlags(args: readonly string[]): Flags {
     rounds: rounds === undefined ? undefined : positive("rounds", rounds),
     out: values.get("out"),
     cpuProf: values.get("cpu-prof") === "true",
+    tokenDelayMs: Number(values.get("token-delay-ms") ?? "0") || 0,
   };
 }
 
@@ -79,7 +82,7 @@ function roundsFor(streams: number, flags: Flags): number {
   if (flags.quick) return streams === 1 ? 10 : 2;
   if (streams === 1) return 50;
   if (streams <= 100) return 10;
-  return 3;
+  return 2;
 }
 
 interface PathResult {
@@ -118,7 +121,14 @@ interface LevelResult {
   };
   /** App tokens/s ÷ direct tokens/s, same run. */
   readonly throughputRatio: number;
-  readonly rss: { readonly withSocketsOpenBytes: number; readonly peakBytes: number };
+  readonly rss: {
+    /** Right after the sockets opened, before any answer at this level. */
+    readonly afterOpenBytes: number;
+    /** After this level's warm-up round (HTTP pools to the fake open), between answers. */
+    readonly withSocketsOpenBytes: number;
+    /** Largest sample (every 20 ms) during this level's app rounds. */
+    readonly peakBytes: number;
+  };
 }
 
 class PathAccumulator {
@@ -189,9 +199,14 @@ interface FakeProcess {
   stop(): Promise<void>;
 }
 
-async function startFake(): Promise<FakeProcess> {
+async function startFake(tokenDelayMs: number): Promise<FakeProcess> {
   const child = new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", new URL("./fake_server.ts", import.meta.url).pathname],
+    args: [
+      "run",
+      "-A",
+      new URL("./fake_server.ts", import.meta.url).pathname,
+      `--token-delay-ms=${tokenDelayMs}`,
+    ],
     stdin: "piped",
     stdout: "piped",
     stderr: "inherit",
@@ -299,9 +314,11 @@ async function runLevel(
   progress: (line: string) => void,
 ): Promise<LevelResult> {
   const wsUrl = app.url.replace(/^http/, "ws") + "/ws";
+  const levelStarted = performance.now();
   const openedAt = performance.now();
   const sockets = await openSockets(wsUrl, streams);
   const openMs = performance.now() - openedAt;
+  const afterOpen = rssBytes(app.pid);
   try {
     // Warm-up at this concurrency: opens the HTTP pools to the fake on both sides.
     await directRound(fake.url, streams, WARMUP_TOKENS);
@@ -346,11 +363,12 @@ async function runLevel(
         perTokenP99Ms: round(a.perTokenMs.p99 - d.perTokenMs.p99, 4),
       },
       throughputRatio: round(a.tokensPerSecond / d.tokensPerSecond, 3),
-      rss: { withSocketsOpenBytes: withSocketsOpen, peakBytes: peak },
+      rss: { afterOpenBytes: afterOpen, withSocketsOpenBytes: withSocketsOpen, peakBytes: peak },
     };
     progress(
       `  ${streams} streams: ${rounds} rounds, direct ${d.tokensPerSecond} tok/s, ` +
-        `app ${a.tokensPerSecond} tok/s, lost ${a.lostTokens}`,
+        `app ${a.tokensPerSecond} tok/s, lost ${a.lostTokens}, failed ${a.failedStreams}, ` +
+        `${((performance.now() - levelStarted) / 1000).toFixed(1)} s`,
     );
     return result;
   } finally {
@@ -498,8 +516,8 @@ function table(report: Report): string {
     );
     lines.push(
       `  server-side TTFT p50 ${ms(level.app.serverTtftMs?.p50 ?? NaN)} ms; sockets opened in ` +
-        `${level.openMs} ms; app RSS ${mib(level.rss.withSocketsOpenBytes)} with sockets open, ` +
-        `peak ${mib(level.rss.peakBytes)}`,
+        `${level.openMs} ms; app RSS ${mib(level.rss.afterOpenBytes)} once open, ` +
+        `${mib(level.rss.withSocketsOpenBytes)} after warm-up, peak ${mib(level.rss.peakBytes)}`,
     );
     if (level.app.errors.length + level.direct.errors.length > 0) {
       lines.push(`  errors: ${[...level.direct.errors, ...level.app.errors].join("; ")}`);
@@ -523,7 +541,7 @@ const say = (line: string) => console.log(line);
 async function main(): Promise<void> {
   const flags = parseFlags(Deno.args);
   const began = performance.now();
-  const fake = await startFake();
+  const fake = await startFake(flags.tokenDelayMs);
   let app: AppProcess | undefined;
   try {
     app = await startApp(fake.url, flags.cpuProf);
@@ -552,7 +570,7 @@ async function main(): Promise<void> {
         tokensPerStream: flags.tokens,
         quick: flags.quick,
         rounds: flags.streams.map((n) => roundsFor(n, flags)),
-        tokenDelayMs: 0,
+        tokenDelayMs: flags.tokenDelayMs,
         baseline: "npm ollama@0.6.4 (ollama/browser), one client and request per stream",
         appEnv: APP_ENV,
         cpuProf: flags.cpuProf,

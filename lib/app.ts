@@ -2,8 +2,13 @@
  * Puts the app together: configuration, the Ollama backend, the chat hub, the router over the
  * route manifest, and `Deno.serve`. `main.ts` calls it; so do the tests, on port 0.
  */
+import { join } from "node:path";
 import { CombinedBackend } from "./backends/combined.ts";
+import { LlamaBackend } from "./backends/llama.ts";
 import { OllamaBackend } from "./backends/ollama.ts";
+import { describeSource } from "./models/catalogue.ts";
+import { createModelLibrary } from "./models/folder.ts";
+import type { ModelLibrary } from "./models/library.ts";
 import { ChatHub } from "./chat/hub.ts";
 import type { Config } from "./config.ts";
 import { createLogger, type Logger } from "./log.ts";
@@ -24,6 +29,9 @@ export interface RunningApp {
   readonly url: string;
   readonly port: number;
   readonly hub: ChatHub;
+  readonly backend: CombinedBackend;
+  /** The built-in models' files. */
+  readonly library: ModelLibrary;
   /** Ends every answer, closes every socket, then stops the HTTP server. */
   shutdown(): Promise<void>;
   /** Resolves when the server has stopped. */
@@ -36,10 +44,31 @@ export async function startApp(
   options: AppOptions = {},
 ): Promise<RunningApp> {
   const logger = options.logger ?? createLogger(config.logLevel);
+  const library = createModelLibrary({
+    dir: join(config.dataDir, "models"),
+    fetchOptions: {
+      onSourceFailed: (source, reason) =>
+        logger.warn("model source failed", { source: describeSource(source), reason }),
+    },
+  });
+  const builtin = config.builtin;
   const backend = new CombinedBackend({
     ollama: new OllamaBackend({ url: config.ollamaUrl, timeoutMs: config.ollamaTimeoutMs }),
     ollamaDefault: config.defaultModel,
     probeMs: config.ollamaProbeMs,
+    ...(builtin
+      ? {
+        builtin: new LlamaBackend({
+          library,
+          ...(builtin.threads > 0 ? { threads: builtin.threads } : {}),
+          idleUnloadMs: builtin.idleUnloadMs,
+          contextSize: builtin.contextSize,
+          maxQueue: builtin.maxQueue,
+          logger,
+        }),
+        builtinDefault: builtin.defaultModel,
+      }
+      : {}),
   });
   await backend.start();
   const hub = new ChatHub({ backend, config, logger, defaultModel: () => backend.defaultModel() });
@@ -73,6 +102,8 @@ export async function startApp(
     url: `http://${hostForUrl === "0.0.0.0" ? "127.0.0.1" : hostForUrl}:${addr.port}`,
     port: addr.port,
     hub,
+    backend,
+    library,
     finished: server.finished,
     shutdown() {
       stopping ??= (async () => {

@@ -80,7 +80,9 @@ Deno.test("config - .env.example lists every variable, and its values are the de
   const example = await Deno.readTextFile(new URL("../.env.example", import.meta.url));
   const source = await Deno.readTextFile(new URL("./config.ts", import.meta.url));
   const documented = new Set([...example.matchAll(/^([A-Z_]+)=/gm)].map((m) => m[1]));
-  const read = [...source.matchAll(/(?:read|int|num|optionalInt|list)\("([A-Z_]+)"/g)].map((m) => m[1]);
+  const read = [...source.matchAll(/(?:read|int|num|optionalInt|list)\("([A-Z_]+)"/g)].map((m) =>
+    m[1]
+  );
   for (const name of read) assertEquals(documented.has(name), true, `${name} is in .env.example`);
   const env = Object.fromEntries(
     [...example.matchAll(/^([A-Z_]+)=(.*)$/gm)].map((m) => [m[1]!, m[2]!]),

@@ -25,7 +25,11 @@ export const handler = {
         ...(ollama.reason ? { reason: ollama.reason } : {}),
       },
       builtin: builtin
-        ? { enabled: true, serving: builtin.serving, ...(builtin.version ? { version: builtin.version } : {}) }
+        ? {
+          enabled: true,
+          serving: builtin.serving,
+          ...(builtin.version ? { version: builtin.version } : {}),
+        }
         : { enabled: false },
     };
     return json(body, status.serving ? 200 : 503);

@@ -34,11 +34,17 @@ try {
       say(`the server closed the connection after ${i} MiB`);
       break;
     }
-    if ((i + 1) % 50 === 0) say(`sent ${i + 1} MiB unfinished: server RSS ${rssMiB(pid).toFixed(0)} MiB`);
+    if ((i + 1) % 50 === 0) {
+      say(`sent ${i + 1} MiB unfinished: server RSS ${rssMiB(pid).toFixed(0)} MiB`);
+    }
   }
   await new Promise((r) => setTimeout(r, 500));
   const after = rssMiB(pid);
-  say(`after ${mib} MiB of fragments: server RSS ${after.toFixed(0)} MiB (+${(after - before).toFixed(0)} MiB); connection ${open ? "still open" : "closed"}`);
+  say(
+    `after ${mib} MiB of fragments: server RSS ${after.toFixed(0)} MiB (+${
+      (after - before).toFixed(0)
+    } MiB); connection ${open ? "still open" : "closed"}`,
+  );
   const probe = await fetch(app.url + "/health");
   await probe.body?.cancel();
   say(`other requests still served: GET /health → ${probe.status}`);

@@ -14,8 +14,10 @@ Deno.test("chat - an answer streams as numbered deltas of only the new text", as
     const ws = await client();
     const { start, end, content, deltas } = await ws.ask(MODEL, "hi");
     assertEquals(start.model, MODEL);
+    // Concatenated deltas are the answer exactly once: each carried only new text.
     assertEquals(content, "Hello, world!");
-    assertEquals(deltas, 5);
+    // Tokens that arrive in one turn of the event loop may share a frame (`from`..`seq`).
+    assert(deltas >= 1 && deltas <= 5);
     assertEquals(end.reason, "stop");
     assertEquals(end.seq, 5);
     assert(end.stats !== undefined);

@@ -216,13 +216,17 @@ export class OllamaBackend implements Backend {
   }
 }
 
-/** Aborts its signal when `reset()` is not called for `ms` milliseconds. */
+/**
+ * Aborts its signal when `reset()` is not called for `ms` milliseconds. `reset()` runs once per
+ * token, so it only notes the time; the one timer re-arms itself for whatever is left.
+ */
 class IdleTimer {
   readonly #controller = new AbortController();
-  #timer: ReturnType<typeof setTimeout>;
+  #timer: ReturnType<typeof setTimeout> | undefined;
+  #lastActivity = performance.now();
 
   constructor(readonly ms: number) {
-    this.#timer = setTimeout(() => this.#controller.abort("timeout"), ms);
+    this.#arm(ms);
   }
 
   get signal(): AbortSignal {
@@ -230,11 +234,19 @@ class IdleTimer {
   }
 
   reset(): void {
-    clearTimeout(this.#timer);
-    this.#timer = setTimeout(() => this.#controller.abort("timeout"), this.ms);
+    this.#lastActivity = performance.now();
   }
 
   clear(): void {
     clearTimeout(this.#timer);
+    this.#timer = undefined;
+  }
+
+  #arm(delay: number): void {
+    this.#timer = setTimeout(() => {
+      const idle = performance.now() - this.#lastActivity;
+      if (idle >= this.ms) this.#controller.abort("timeout");
+      else this.#arm(this.ms - idle);
+    }, delay);
   }
 }

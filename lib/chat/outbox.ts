@@ -1,10 +1,15 @@
 /**
- * One socket's outgoing side, bounded. While the socket has at most `sendBufferBytes` unsent,
- * frames go straight out. Past that, frames wait here in order, and the deltas of one answer
- * merge into one frame (`from`..`seq`), so what waits is never more than the answers' text
- * itself: a slow reader gets fewer, larger deltas and loses nothing. A socket that stays over
- * the limit for `slowReaderTimeoutMs` is given up on (`onStalled`), which closes it with 1013.
- * Other sockets never wait for this one: nothing here blocks.
+ * One socket's outgoing side: bounded, and cheap per token.
+ *
+ * - Deltas of one answer that arrive within one turn of the event loop merge into one frame
+ *   (`from`..`seq`): the first goes out at once (no added latency), the rest follow together
+ *   at the end of the turn. Under load that is one frame per answer per turn instead of one per
+ *   token; with tokens arriving one by one it changes nothing.
+ * - While the socket has more than `sendBufferBytes` unsent, frames wait here in order and
+ *   deltas keep merging, so what waits is never more than the answers' text itself: a slow
+ *   reader gets fewer, larger deltas and loses nothing. A socket that takes nothing for
+ *   `slowReaderTimeoutMs` while over the limit is given up on (`onStalled`: closed with 1013).
+ * Nothing here blocks: other sockets never wait for this one.
  */
 import { type AnswerDeltaFrame, encode, type ServerFrame } from "../protocol.ts";
 
@@ -25,6 +30,8 @@ export class Outbox {
   readonly #waiting: ServerFrame[] = [];
   /** Index in #waiting of each answer's last delta, where the next delta merges. */
   readonly #openDelta = new Map<string, number>();
+  /** Answers that already sent a delta in this turn of the event loop. */
+  readonly #sentThisTurn = new Set<string>();
   #congestedSince = 0;
   #timer: ReturnType<typeof setTimeout> | undefined;
   #closed = false;
@@ -35,36 +42,46 @@ export class Outbox {
     this.#onStalled = onStalled;
   }
 
-  /** Frames waiting in memory because the socket is congested (for tests and metrics). */
+  /** Frames waiting in memory (merged deltas count once). */
   get waiting(): number {
     return this.#waiting.length;
   }
 
   send(frame: ServerFrame): void {
     if (this.#closed) return;
-    if (this.#waiting.length === 0 && this.#hasRoom()) {
+    const isDelta = frame.type === "answer.delta";
+    if (
+      this.#waiting.length === 0 && !(isDelta && this.#sentThisTurn.has(frame.answerId)) &&
+      this.#hasRoom()
+    ) {
       this.#socket.send(encode(frame));
+      if (isDelta) {
+        this.#sentThisTurn.add(frame.answerId);
+        this.#schedule(0);
+      }
       return;
     }
-    if (frame.type === "answer.delta") {
+    if (isDelta) {
       const index = this.#openDelta.get(frame.answerId);
       if (index !== undefined) {
         mergeInto(this.#waiting[index] as Mutable<AnswerDeltaFrame>, frame);
         return;
       }
       this.#openDelta.set(frame.answerId, this.#waiting.length);
-    } else if (frame.type === "answer.end") {
-      this.#openDelta.delete(frame.answerId);
+      this.#waiting.push({ ...frame });
+    } else {
+      if (frame.type === "answer.end") this.#openDelta.delete(frame.answerId);
+      this.#waiting.push(frame);
     }
-    this.#waiting.push(frame.type === "answer.delta" ? { ...frame } : frame);
-    this.#schedule();
+    this.#schedule(0);
   }
 
   close(): void {
     this.#closed = true;
     this.#waiting.length = 0;
     this.#openDelta.clear();
-    if (this.#timer !== undefined) clearTimeout(this.#timer);
+    this.#sentThisTurn.clear();
+    clearTimeout(this.#timer);
     this.#timer = undefined;
   }
 
@@ -72,14 +89,14 @@ export class Outbox {
     return this.#socket.bufferedAmount <= this.#limits.sendBufferBytes;
   }
 
-  #schedule(): void {
+  #schedule(delayMs: number): void {
     if (this.#timer !== undefined) return;
-    if (this.#congestedSince === 0) this.#congestedSince = performance.now();
-    this.#timer = setTimeout(() => this.#drain(), DRAIN_POLL_MS);
+    this.#timer = setTimeout(() => this.#drain(), delayMs);
   }
 
   #drain(): void {
     this.#timer = undefined;
+    this.#sentThisTurn.clear();
     if (this.#closed || this.#socket.readyState !== WebSocket.OPEN) return;
     let sent = 0;
     while (sent < this.#waiting.length && this.#hasRoom()) {
@@ -98,13 +115,15 @@ export class Outbox {
       this.#congestedSince = 0;
       return;
     }
-    if (sent === 0 && performance.now() - this.#congestedSince > this.#limits.slowReaderTimeoutMs) {
+    // Still frames left: the socket is over its limit.
+    const now = performance.now();
+    if (sent > 0 || this.#congestedSince === 0) this.#congestedSince = now;
+    else if (now - this.#congestedSince > this.#limits.slowReaderTimeoutMs) {
       this.close();
       this.#onStalled();
       return;
     }
-    if (sent > 0) this.#congestedSince = performance.now();
-    this.#schedule();
+    this.#schedule(DRAIN_POLL_MS);
   }
 }
 
