@@ -1,15 +1,10 @@
 /**
- * One socket's outgoing side: bounded, and cheap per token.
- *
- * - Deltas of one answer that arrive within one turn of the event loop merge into one frame
- *   (`from`..`seq`): the first goes out at once (no added latency), the rest follow together
- *   at the end of the turn. Under load that is one frame per answer per turn instead of one per
- *   token; with tokens arriving one by one it changes nothing.
- * - While the socket has more than `sendBufferBytes` unsent, frames wait here in order and
- *   deltas keep merging, so what waits is never more than the answers' text itself: a slow
- *   reader gets fewer, larger deltas and loses nothing. A socket that takes nothing for
- *   `slowReaderTimeoutMs` while over the limit is given up on (`onStalled`: closed with 1013).
- * Nothing here blocks: other sockets never wait for this one.
+ * One socket's outgoing side, bounded. While the socket has at most `sendBufferBytes` unsent,
+ * frames go straight out (the per-token path: one check, one send). Past that, frames wait here
+ * in order and the deltas of one answer merge into one frame (`from`..`seq`), so what waits is
+ * never more than the answers' text itself: a slow reader gets fewer, larger deltas and loses
+ * nothing. A socket that takes nothing for `slowReaderTimeoutMs` while over the limit is given
+ * up on (`onStalled`: closed with 1013). Nothing here blocks: other sockets never wait for it.
  */
 import { type AnswerDeltaFrame, encode, type ServerFrame } from "../protocol.ts";
 
@@ -30,8 +25,6 @@ export class Outbox {
   readonly #waiting: ServerFrame[] = [];
   /** Index in #waiting of each answer's last delta, where the next delta merges. */
   readonly #openDelta = new Map<string, number>();
-  /** Answers that already sent a delta in this turn of the event loop. */
-  readonly #sentThisTurn = new Set<string>();
   #congestedSince = 0;
   #timer: ReturnType<typeof setTimeout> | undefined;
   #closed = false;
@@ -49,19 +42,11 @@ export class Outbox {
 
   send(frame: ServerFrame): void {
     if (this.#closed) return;
-    const isDelta = frame.type === "answer.delta";
-    if (
-      this.#waiting.length === 0 && !(isDelta && this.#sentThisTurn.has(frame.answerId)) &&
-      this.#hasRoom()
-    ) {
+    if (this.#waiting.length === 0 && this.#hasRoom()) {
       this.#socket.send(encode(frame));
-      if (isDelta) {
-        this.#sentThisTurn.add(frame.answerId);
-        this.#schedule(0);
-      }
       return;
     }
-    if (isDelta) {
+    if (frame.type === "answer.delta") {
       const index = this.#openDelta.get(frame.answerId);
       if (index !== undefined) {
         mergeInto(this.#waiting[index] as Mutable<AnswerDeltaFrame>, frame);
@@ -73,14 +58,14 @@ export class Outbox {
       if (frame.type === "answer.end") this.#openDelta.delete(frame.answerId);
       this.#waiting.push(frame);
     }
-    this.#schedule(0);
+    if (this.#congestedSince === 0) this.#congestedSince = performance.now();
+    this.#schedule();
   }
 
   close(): void {
     this.#closed = true;
     this.#waiting.length = 0;
     this.#openDelta.clear();
-    this.#sentThisTurn.clear();
     clearTimeout(this.#timer);
     this.#timer = undefined;
   }
@@ -89,14 +74,13 @@ export class Outbox {
     return this.#socket.bufferedAmount <= this.#limits.sendBufferBytes;
   }
 
-  #schedule(delayMs: number): void {
+  #schedule(): void {
     if (this.#timer !== undefined) return;
-    this.#timer = setTimeout(() => this.#drain(), delayMs);
+    this.#timer = setTimeout(() => this.#drain(), DRAIN_POLL_MS);
   }
 
   #drain(): void {
     this.#timer = undefined;
-    this.#sentThisTurn.clear();
     if (this.#closed || this.#socket.readyState !== WebSocket.OPEN) return;
     let sent = 0;
     while (sent < this.#waiting.length && this.#hasRoom()) {
@@ -115,15 +99,15 @@ export class Outbox {
       this.#congestedSince = 0;
       return;
     }
-    // Still frames left: the socket is over its limit.
+    // Still frames left: the socket is over its limit. Progress restarts the stall clock.
     const now = performance.now();
-    if (sent > 0 || this.#congestedSince === 0) this.#congestedSince = now;
+    if (sent > 0) this.#congestedSince = now;
     else if (now - this.#congestedSince > this.#limits.slowReaderTimeoutMs) {
       this.close();
       this.#onStalled();
       return;
     }
-    this.#schedule(DRAIN_POLL_MS);
+    this.#schedule();
   }
 }
 
