@@ -9,6 +9,8 @@ import { OllamaBackend } from "./backends/ollama.ts";
 import { describeSource } from "./models/catalogue.ts";
 import { createModelLibrary } from "./models/folder.ts";
 import type { ModelLibrary } from "./models/library.ts";
+import { openStore } from "./store/open.ts";
+import type { Store } from "./store/store.ts";
 import { ChatHub } from "./chat/hub.ts";
 import type { Config } from "./config.ts";
 import { createLogger, type Logger } from "./log.ts";
@@ -30,6 +32,7 @@ export interface RunningApp {
   readonly port: number;
   readonly hub: ChatHub;
   readonly backend: CombinedBackend;
+  readonly store: Store;
   /** The built-in models' files. */
   readonly library: ModelLibrary;
   /** Ends every answer, closes every socket, then stops the HTTP server. */
@@ -71,8 +74,25 @@ export async function startApp(
       : {}),
   });
   await backend.start();
-  const hub = new ChatHub({ backend, config, logger, defaultModel: () => backend.defaultModel() });
-  const state: State = { config, backend, hub, logger, startedAt: performance.now() };
+  const store = await openStore({ dataDir: config.dataDir, databaseUrl: config.databaseUrl });
+  // Answers that were streaming when the last process died can't go on: say so.
+  const interrupted = await store.markInterrupted();
+  if (interrupted > 0) logger.info("answers interrupted by the last stop", { interrupted });
+  // Deleted conversations can be restored (Undo) for a while, then go for good.
+  const purge = setInterval(() => {
+    store.purgeDeleted(Date.now() - config.undoWindowMs).catch((error) =>
+      logger.error("purge failed", { error: String(error) })
+    );
+  }, config.undoWindowMs);
+  Deno.unrefTimer(purge);
+  const hub = new ChatHub({
+    backend,
+    store,
+    config,
+    logger,
+    defaultModel: () => backend.defaultModel(),
+  });
+  const state: State = { config, backend, store, hub, logger, startedAt: performance.now() };
   const [islands, staticFiles] = await Promise.all([
     buildIslands(manifest, { minify: !options.dev }),
     loadStaticFiles(new URL("./static/", manifest.baseUrl)),
@@ -103,13 +123,16 @@ export async function startApp(
     port: addr.port,
     hub,
     backend,
+    store,
     library,
     finished: server.finished,
     shutdown() {
       stopping ??= (async () => {
+        clearInterval(purge);
         await hub.shutdown();
         await server.shutdown();
         await backend.close();
+        await store.close();
       })();
       return stopping;
     },

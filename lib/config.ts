@@ -62,8 +62,16 @@ export interface Config {
   readonly allowedHosts: readonly string[];
   readonly limits: Limits;
   readonly logLevel: "debug" | "info" | "warn" | "error";
-  /** Where the app keeps its files (built-in models under `models/`). */
+  /** Where the app keeps its files (built-in models under `models/`, the SQLite database). */
   readonly dataDir: string;
+  /** PostgreSQL for conversations; the SQLite file in `dataDir` when absent. */
+  readonly databaseUrl: string | undefined;
+  /** Milliseconds between writes of a streaming answer to the database. */
+  readonly flushIntervalMs: number;
+  /** Milliseconds a deleted conversation can be restored before it is removed for good. */
+  readonly undoWindowMs: number;
+  /** Largest import accepted, in bytes. */
+  readonly maxImportBytes: number;
   readonly builtin: BuiltinConfig | undefined;
   /** Milliseconds between checks of whether Ollama has appeared or gone away. */
   readonly ollamaProbeMs: number;
@@ -178,9 +186,21 @@ export function parseConfig(env: Env): Config {
     }),
     logLevel: logLevel as Config["logLevel"],
     dataDir: read("DATA_DIR") ?? "./data",
+    databaseUrl: databaseUrl(read("DATABASE_URL")),
+    flushIntervalMs: int("FLUSH_INTERVAL_MS", 1000, 10, 60_000),
+    undoWindowMs: int("UNDO_WINDOW", 10, 1, 86_400) * 1000,
+    maxImportBytes: int("IMPORT_MAX_BYTES", 10_485_760, 1024, 1024 * 1_048_576),
     builtin,
     ollamaProbeMs: int("OLLAMA_PROBE_INTERVAL", 10, 1, 86_400) * 1000,
   });
+}
+
+function databaseUrl(raw: string | undefined): string | undefined {
+  if (raw === undefined) return undefined;
+  if (!/^postgres(ql)?:\/\//.test(raw)) {
+    throw new ConfigError("DATABASE_URL", raw, "postgres://user:password@host:port/database");
+  }
+  return raw;
 }
 
 function isOrigin(value: string): boolean {

@@ -55,6 +55,7 @@ export type ErrorCode =
   | "rate_limited"
   | "too_many_answers"
   | "unknown_answer"
+  | "not_found"
   | "backend_unreachable"
   | "model_not_found"
   | "backend_busy"
@@ -92,7 +93,54 @@ export interface PingMessage {
   readonly t: number;
 }
 
-export type ClientMessage = ChatMessage | StopMessage | PingMessage;
+/**
+ * A prompt in a stored conversation. The server keeps the conversation: it stores the prompt
+ * after `parentId` (null: the first message; another child of the same parent is a new
+ * version, as when a prompt is edited), sends the model the visible branch up to it, and
+ * stores the answer as it streams. No `conversationId` starts a new conversation.
+ */
+export interface SendMessage {
+  readonly type: "send";
+  readonly requestId: string;
+  readonly model: string;
+  readonly content: string;
+  readonly conversationId?: string;
+  readonly parentId?: string | null;
+}
+
+/** A new answer to a stored prompt, kept beside the earlier ones as another version. */
+export interface RegenerateMessage {
+  readonly type: "regenerate";
+  readonly requestId: string;
+  readonly model: string;
+  readonly userMessageId: string;
+}
+
+/** Carries on an interrupted or stopped answer where it ended, in the same message. */
+export interface ContinueMessage {
+  readonly type: "continue";
+  readonly requestId: string;
+  readonly answerId: string;
+}
+
+/**
+ * Watch an answer from after `seq` (what this page already shows): the server sends what was
+ * missed as one delta, then the rest live. Any number of sockets may watch one answer.
+ */
+export interface ResumeMessage {
+  readonly type: "resume";
+  readonly answerId: string;
+  readonly seq: number;
+}
+
+export type ClientMessage =
+  | ChatMessage
+  | SendMessage
+  | RegenerateMessage
+  | ContinueMessage
+  | ResumeMessage
+  | StopMessage
+  | PingMessage;
 
 // ---------------------------------------------------------------------------------------------
 // Server → client
@@ -109,8 +157,21 @@ export interface HelloFrame {
 export interface AnswerStartFrame {
   readonly type: "answer.start";
   readonly answerId: string;
+  /** The client's `requestId`; empty for a `resume`. */
   readonly requestId: string;
   readonly model: string;
+  /** For answers in stored conversations: where the answer lives. */
+  readonly conversationId?: string;
+  /** The stored prompt this answer replies to (its parent). */
+  readonly userMessageId?: string;
+  /** The parent of that prompt (null for the first), so a client can place a new prompt. */
+  readonly userParentId?: string | null;
+  /** The conversation's title, when this prompt started it. */
+  readonly title?: string;
+  /** Earlier turns left out because the conversation is longer than the context window. */
+  readonly omittedTurns?: number;
+  /** For `continue` and `resume`: the seq the answer already had before this frame. */
+  readonly seq?: number;
 }
 
 /**
@@ -231,6 +292,32 @@ export function parseClientMessage(raw: unknown): Parsed<ClientMessage> {
   switch (type) {
     case "chat":
       return parseChat(raw);
+    case "send":
+      return parseSend(raw);
+    case "regenerate":
+      return isId(raw.requestId) && isId(raw.userMessageId) && isModel(raw.model)
+        ? {
+          ok: true,
+          value: {
+            type,
+            requestId: raw.requestId,
+            model: raw.model,
+            userMessageId: raw.userMessageId,
+          },
+        }
+        : fail(
+          "invalid_message",
+          "A regenerate message needs `requestId`, `model` and `userMessageId`.",
+          isId(raw.requestId) ? raw.requestId : undefined,
+        );
+    case "continue":
+      return isId(raw.requestId) && isId(raw.answerId)
+        ? { ok: true, value: { type, requestId: raw.requestId, answerId: raw.answerId } }
+        : fail("invalid_message", "A continue message needs `requestId` and `answerId`.");
+    case "resume":
+      return isId(raw.answerId) && Number.isInteger(raw.seq) && (raw.seq as number) >= 0
+        ? { ok: true, value: { type, answerId: raw.answerId, seq: raw.seq as number } }
+        : fail("invalid_message", "A resume message needs `answerId` and `seq`, a whole number.");
     case "stop":
       return isId(raw.answerId)
         ? { ok: true, value: { type, answerId: raw.answerId } }
@@ -244,6 +331,40 @@ export function parseClientMessage(raw: unknown): Parsed<ClientMessage> {
         ? fail("unknown_type", `Unknown message type ${JSON.stringify(type.slice(0, 64))}.`)
         : fail("invalid_message", "A message needs `type`, a string.");
   }
+}
+
+function isModel(value: unknown): value is string {
+  return typeof value === "string" && value.length > 0 && value.length <= 256;
+}
+
+function parseSend(raw: Record<string, unknown>): Parsed<SendMessage> {
+  const requestId = isId(raw.requestId) ? raw.requestId : undefined;
+  if (requestId === undefined) {
+    return fail("invalid_message", "A send message needs `requestId`, a non-empty string.");
+  }
+  if (!isModel(raw.model)) {
+    return fail("invalid_message", "A send message needs `model`, a model name.", requestId);
+  }
+  if (typeof raw.content !== "string" || raw.content.trim() === "") {
+    return fail("invalid_message", "A send message needs `content`, the prompt.", requestId);
+  }
+  if (raw.conversationId !== undefined && !isId(raw.conversationId)) {
+    return fail("invalid_message", "`conversationId` must be a conversation id.", requestId);
+  }
+  if (raw.parentId !== undefined && raw.parentId !== null && !isId(raw.parentId)) {
+    return fail("invalid_message", "`parentId` must be a message id or null.", requestId);
+  }
+  return {
+    ok: true,
+    value: {
+      type: "send",
+      requestId,
+      model: raw.model,
+      content: raw.content,
+      ...(raw.conversationId !== undefined ? { conversationId: raw.conversationId } : {}),
+      ...(raw.parentId !== undefined ? { parentId: raw.parentId as string | null } : {}),
+    },
+  };
 }
 
 function parseChat(raw: Record<string, unknown>): Parsed<ChatMessage> {

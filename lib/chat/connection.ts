@@ -1,55 +1,61 @@
 /**
- * One WebSocket: reads frames (size, rate and shape checked), starts and stops answers, and
- * writes through a bounded {@link Outbox}. Bad input gets a typed error frame and the socket
- * keeps serving; only an oversized message (1009) or a stalled reader (1013) closes it.
+ * One WebSocket: reads frames (size, rate and shape checked), starts, stops and resumes
+ * answers, and writes through a bounded {@link Outbox}. Bad input gets a typed error frame and
+ * the socket keeps serving; only an oversized message (1009) or a stalled reader (1013) closes
+ * it. Answers themselves live in the {@link AnswerRegistry}, so they outlive the socket.
  */
-import type { Backend, ChatTurn } from "../backends/backend.ts";
+import type { Backend } from "../backends/backend.ts";
 import type { Config } from "../config.ts";
 import type { Logger } from "../log.ts";
+import { LOCAL_OWNER } from "../owner.ts";
 import {
   type ChatMessage,
   CloseCode,
+  type ContinueMessage,
   decodeClientFrame,
   type ErrorCode,
   PROTOCOL_VERSION,
+  type RegenerateMessage,
+  type SendMessage,
   type ServerFrame,
 } from "../protocol.ts";
+import { type Store, StoreError } from "../store/store.ts";
+import type { AnswerRegistry, AnswerSpec, Watcher } from "./answers.ts";
+import { branchTo, modelInput, titleFrom } from "./history.ts";
 import { Outbox } from "./outbox.ts";
-import { type AbortReason, runTurn } from "./turn.ts";
+import type { AbortReason } from "./turn.ts";
 
 export interface ConnectionDeps {
   readonly backend: Backend;
+  readonly store: Store;
   readonly config: Config;
   readonly logger: Logger;
+  readonly answers: AnswerRegistry;
   /** The model a person gets until they pick one (it changes as Ollama comes and goes). */
   readonly defaultModel: () => string;
-}
-
-interface LiveAnswer {
-  readonly controller: AbortController;
-  seq: number;
-  /** Settles once the answer's end frame has been sent. */
-  ended?: Promise<void>;
 }
 
 export class ChatConnection {
   readonly #socket: WebSocket;
   readonly #deps: ConnectionDeps;
   readonly #outbox: Outbox;
-  readonly #answers = new Map<string, LiveAnswer>();
+  readonly #watcher: Watcher;
+  /** Answers this socket asked for, while they stream: the per-socket limit counts them. */
+  readonly #started = new Set<string>();
   #tokens: number;
   #refilledAt = performance.now();
-  /** Resolves once the socket has closed (its answers are aborted then). */
+  /** Resolves once the socket has closed. */
   readonly closed: Promise<void>;
 
   constructor(socket: WebSocket, deps: ConnectionDeps) {
     this.#socket = socket;
     this.#deps = deps;
     this.#tokens = deps.config.limits.maxFramesPerSecond;
+    this.#watcher = { send: (frame) => this.#send(frame) };
     this.#outbox = new Outbox(socket, deps.config.limits, () => {
-      deps.logger.warn("slow reader closed", { answers: this.#answers.size });
-      // The close frame waits behind the unread data, so the answers can't wait for it.
-      this.#abortAll("disconnected");
+      deps.logger.warn("slow reader closed", { answers: this.#started.size });
+      // The close frame waits behind the unread data, so leaving can't wait for it.
+      deps.answers.leave(this.#watcher);
       this.#closeSocket(CloseCode.tryAgainLater, "reader too slow");
     });
     const { promise, resolve } = Promise.withResolvers<void>();
@@ -65,16 +71,13 @@ export class ChatConnection {
     socket.addEventListener("message", (event) => this.#receive(event.data));
     socket.addEventListener("close", () => {
       this.#outbox.close();
-      this.#abortAll("disconnected");
+      deps.answers.leave(this.#watcher);
       resolve();
     });
   }
 
-  /** Ends every answer (the server is stopping), sends their end frames, closes with 1001. */
-  async shutdown(): Promise<void> {
-    const ending = [...this.#answers.values()].map((answer) => answer.ended);
-    this.#abortAll("shutting_down");
-    await Promise.all(ending);
+  /** Closes the socket with 1001 (the hub has ended the answers first). */
+  shutdown(): void {
     this.#closeSocket(CloseCode.goingAway, "server shutting down");
   }
 
@@ -94,11 +97,25 @@ export class ChatConnection {
     const message = parsed.value;
     switch (message.type) {
       case "chat":
-        return this.#startAnswer(message);
+        return this.#chat(message);
+      case "send":
+      case "regenerate":
+      case "continue":
+        return void this.#stored(message);
+      case "resume": {
+        const answer = this.#deps.answers.get(message.answerId);
+        if (!answer?.watchFrom(this.#watcher, message.seq)) {
+          this.#error(
+            "unknown_answer",
+            "That answer is no longer streaming here; reload the conversation to see it.",
+          );
+        }
+        return;
+      }
       case "stop": {
-        const answer = this.#answers.get(message.answerId);
-        if (!answer) {
-          return this.#error("unknown_answer", "That answer is not streaming on this connection.");
+        const answer = this.#deps.answers.get(message.answerId);
+        if (!answer || answer.end) {
+          return this.#error("unknown_answer", "That answer is not streaming.");
         }
         answer.controller.abort("stopped" satisfies AbortReason);
         return;
@@ -108,68 +125,150 @@ export class ChatConnection {
     }
   }
 
-  #startAnswer(message: ChatMessage): void {
-    const { config, backend, logger } = this.#deps;
-    if (this.#answers.size >= config.limits.maxAnswersPerConnection) {
-      return this.#error(
-        "too_many_answers",
-        `At most ${config.limits.maxAnswersPerConnection} answers may stream at once on one ` +
-          "connection; stop one or wait for it to finish.",
+  /** The stateless form: the client sends every turn, nothing is stored. */
+  #chat(message: ChatMessage): void {
+    const { config } = this.#deps;
+    if (!this.#admit(message.requestId)) return;
+    const messages = config.systemPrompt === ""
+      ? [...message.messages]
+      : [{ role: "system" as const, content: config.systemPrompt }, ...message.messages];
+    this.#start({
+      id: crypto.randomUUID(),
+      request: { model: message.model, messages, options: config.generation },
+      start: { model: message.model },
+    }, message.requestId);
+  }
+
+  /** `send`, `regenerate` and `continue`: answers in stored conversations. */
+  async #stored(message: SendMessage | RegenerateMessage | ContinueMessage): Promise<void> {
+    if (!this.#admit(message.requestId)) return;
+    try {
+      const spec = message.type === "send"
+        ? await this.#sendSpec(message)
+        : message.type === "regenerate"
+        ? await this.#regenerateSpec(message)
+        : await this.#continueSpec(message);
+      this.#start(spec, message.requestId);
+    } catch (error) {
+      if (!(error instanceof StoreError)) throw error;
+      this.#error(
+        error.code === "not_found" ? "not_found" : "invalid_message",
+        error.code === "not_found"
+          ? "That conversation or message does not exist (it may have been deleted)."
+          : error.message,
         message.requestId,
       );
     }
-    const answerId = crypto.randomUUID();
-    const answer: LiveAnswer = { controller: new AbortController(), seq: 0 };
-    this.#answers.set(answerId, answer);
-    this.#send({
-      type: "answer.start",
-      answerId,
-      requestId: message.requestId,
-      model: message.model,
-    });
-
-    const messages: ChatTurn[] = config.systemPrompt === ""
-      ? [...message.messages]
-      : [{ role: "system", content: config.systemPrompt }, ...message.messages];
-    answer.ended = runTurn({
-      backend,
-      request: {
-        model: message.model,
-        messages,
-        options: config.generation,
-        onQueue: (position) => {
-          if (position > 0) this.#send({ type: "answer.queued", answerId, position });
-        },
-      },
-      signal: answer.controller.signal,
-      onDelta: (content, thinking) => {
-        answer.seq++;
-        this.#send(
-          thinking === ""
-            ? { type: "answer.delta", answerId, seq: answer.seq, content }
-            : content === ""
-            ? { type: "answer.delta", answerId, seq: answer.seq, thinking }
-            : { type: "answer.delta", answerId, seq: answer.seq, content, thinking },
-        );
-      },
-    }).then((outcome) => {
-      this.#answers.delete(answerId);
-      if (outcome.error) {
-        logger.info("answer failed", { answerId, model: message.model, code: outcome.error.code });
-      }
-      this.#send({
-        type: "answer.end",
-        answerId,
-        seq: answer.seq,
-        reason: outcome.reason,
-        stats: outcome.stats,
-        ...(outcome.error ? { error: outcome.error } : {}),
-      });
-    });
   }
 
-  #abortAll(reason: AbortReason): void {
-    for (const answer of this.#answers.values()) answer.controller.abort(reason);
+  async #sendSpec(message: SendMessage): Promise<AnswerSpec> {
+    const { store } = this.#deps;
+    let title: string | undefined;
+    let conversationId = message.conversationId;
+    if (conversationId === undefined) {
+      title = titleFrom(message.content);
+      conversationId = (await store.createConversation(LOCAL_OWNER, { title })).id;
+    } else {
+      await store.getConversation(LOCAL_OWNER, conversationId);
+    }
+    const parentId = message.conversationId === undefined ? null : message.parentId ?? null;
+    const prompt = await store.addMessage(LOCAL_OWNER, {
+      conversationId,
+      parentId,
+      role: "user",
+      content: message.content,
+    });
+    return await this.#answerTo(prompt.id, conversationId, parentId, message.model, title);
+  }
+
+  async #regenerateSpec(message: RegenerateMessage): Promise<AnswerSpec> {
+    const prompt = await this.#deps.store.getMessage(LOCAL_OWNER, message.userMessageId);
+    if (prompt.role !== "user") {
+      throw new StoreError("invalid", "Only a prompt can be answered again.");
+    }
+    return await this.#answerTo(prompt.id, prompt.conversationId, prompt.parentId, message.model);
+  }
+
+  /** A new answer (a new version when the prompt had one) to a stored prompt. */
+  async #answerTo(
+    promptId: string,
+    conversationId: string,
+    promptParentId: string | null,
+    model: string,
+    title?: string,
+  ): Promise<AnswerSpec> {
+    const { store, config } = this.#deps;
+    const branch = branchTo(await store.listMessages(LOCAL_OWNER, conversationId), promptId);
+    const input = modelInput(branch, config.systemPrompt, config.generation);
+    const answer = await store.startAnswer(LOCAL_OWNER, {
+      conversationId,
+      parentId: promptId,
+      model,
+    });
+    return {
+      id: answer.id,
+      request: { model, messages: input.messages, options: config.generation },
+      start: {
+        model,
+        conversationId,
+        userMessageId: promptId,
+        userParentId: promptParentId,
+        ...(title !== undefined ? { title } : {}),
+        ...(input.omittedTurns > 0 ? { omittedTurns: input.omittedTurns } : {}),
+      },
+      stored: { store, ownerId: LOCAL_OWNER },
+    };
+  }
+
+  async #continueSpec(message: ContinueMessage): Promise<AnswerSpec> {
+    const { store, config, answers } = this.#deps;
+    if (answers.get(message.answerId) && !answers.get(message.answerId)!.end) {
+      throw new StoreError("invalid", "That answer is still streaming.");
+    }
+    const answer = await store.getMessage(LOCAL_OWNER, message.answerId);
+    if (answer.role !== "assistant" || answer.state === "streaming" || !answer.parentId) {
+      throw new StoreError("invalid", "Only an answer that has ended can be continued.");
+    }
+    // The partial answer goes last: the model carries on from its final word.
+    const branch = branchTo(
+      await store.listMessages(LOCAL_OWNER, answer.conversationId),
+      answer.id,
+    );
+    const input = modelInput(branch, config.systemPrompt, config.generation);
+    const prompt = branch.at(-2);
+    await store.updateAnswer(LOCAL_OWNER, answer.id, { state: "streaming" });
+    const model = answer.model ?? this.#deps.defaultModel();
+    return {
+      id: answer.id,
+      request: { model, messages: input.messages, options: config.generation },
+      start: {
+        model,
+        conversationId: answer.conversationId,
+        userMessageId: answer.parentId,
+        userParentId: prompt?.parentId ?? null,
+        ...(input.omittedTurns > 0 ? { omittedTurns: input.omittedTurns } : {}),
+      },
+      stored: { store, ownerId: LOCAL_OWNER },
+      prefix: { content: answer.content, thinking: answer.thinking, seq: answer.lastSeq },
+    };
+  }
+
+  #admit(requestId: string): boolean {
+    const { maxAnswersPerConnection } = this.#deps.config.limits;
+    if (this.#started.size < maxAnswersPerConnection) return true;
+    this.#error(
+      "too_many_answers",
+      `At most ${maxAnswersPerConnection} answers may stream at once on one connection; ` +
+        "stop one or wait for it to finish.",
+      requestId,
+    );
+    return false;
+  }
+
+  #start(spec: AnswerSpec, requestId: string): void {
+    this.#started.add(spec.id);
+    const answer = this.#deps.answers.start(spec, this.#watcher, requestId);
+    answer.done.then(() => this.#started.delete(spec.id));
   }
 
   #send(frame: ServerFrame): void {

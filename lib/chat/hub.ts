@@ -2,6 +2,7 @@
  * Every open chat socket of this process: admission before the upgrade (sockets in total and
  * per client address), and shutdown that ends every answer and closes every socket.
  */
+import { AnswerRegistry } from "./answers.ts";
 import { ChatConnection, type ConnectionDeps } from "./connection.ts";
 
 export type Admission =
@@ -18,8 +19,20 @@ export class ChatHub {
   readonly #perClient = new Map<string, number>();
   #shuttingDown = false;
 
-  constructor(deps: ConnectionDeps) {
-    this.#deps = deps;
+  constructor(deps: Omit<ConnectionDeps, "answers">) {
+    this.#deps = {
+      ...deps,
+      answers: new AnswerRegistry({
+        backend: deps.backend,
+        logger: deps.logger,
+        flushIntervalMs: deps.config.flushIntervalMs,
+      }),
+    };
+  }
+
+  /** Every answer streaming in this process. */
+  get answers(): AnswerRegistry {
+    return this.#deps.answers;
   }
 
   get size(): number {
@@ -66,8 +79,10 @@ export class ChatHub {
   /** Ends every answer (their end frames go out first) and closes every socket with 1001. */
   async shutdown(): Promise<void> {
     this.#shuttingDown = true;
+    // Answers first: their end frames (and last writes) go out before the sockets close.
+    await this.#deps.answers.shutdown();
     const closing = [...this.#connections].map(async (connection) => {
-      await connection.shutdown();
+      connection.shutdown();
       await connection.closed;
     });
     let timer: ReturnType<typeof setTimeout> | undefined;

@@ -11,11 +11,26 @@ export type TestApp = RunningApp & { readonly wsUrl: string };
 
 /** The app in this process, on a free loopback port, quiet unless `LOG_LEVEL` is set. */
 export async function startTestApp(env: Record<string, string>): Promise<TestApp> {
+  // Each app gets a data directory of its own (its SQLite database) unless the test names one.
+  const tempDir = env.DATA_DIR ? undefined : await Deno.makeTempDir({ prefix: "chat-data-" });
   // Built-in models are off unless a test turns them on: most tests are about Ollama.
-  const config = parseConfig({ HOST: "127.0.0.1", PORT: "0", BUILTIN_MODELS: "off", ...env });
+  const config = parseConfig({
+    HOST: "127.0.0.1",
+    PORT: "0",
+    BUILTIN_MODELS: "off",
+    ...(tempDir ? { DATA_DIR: tempDir } : {}),
+    ...env,
+  });
   const level = Deno.env.get("TEST_LOG_LEVEL") as "debug" | "info" | undefined;
   const app = await startApp(config, manifest, { logger: createLogger(level ?? "silent") });
-  return Object.assign(app, { wsUrl: app.url.replace(/^http/, "ws") + "/ws" });
+  const shutdown = app.shutdown;
+  return Object.assign(app, {
+    wsUrl: app.url.replace(/^http/, "ws") + "/ws",
+    async shutdown() {
+      await shutdown();
+      if (tempDir) await Deno.remove(tempDir, { recursive: true }).catch(() => {});
+    },
+  });
 }
 
 export interface SpawnedApp {

@@ -1,0 +1,270 @@
+/**
+ * Every answer streaming in this process, by id, with the sockets watching it. An answer keeps
+ * its text and, for each seq, how long the text was after it, so a socket that comes back
+ * (a reload, a second tab, a reconnect) gets exactly what it missed as one delta and then the
+ * rest live: no gap, no duplicate. Answers of stored conversations are written to the store
+ * when they start, once per flush interval while they stream (one UPDATE each), and when they
+ * end; they go on when their sockets close. Answers of the stateless `chat` message end when
+ * their last socket leaves.
+ */
+import type { Backend, ChatRequest } from "../backends/backend.ts";
+import type { Logger } from "../log.ts";
+import type { AnswerEndFrame, AnswerStartFrame, ServerFrame } from "../protocol.ts";
+import type { MessageState, Store } from "../store/store.ts";
+import { type AbortReason, type AnswerOutcome, runTurn } from "./turn.ts";
+
+/** A socket watching answers: whatever it is, it takes frames. */
+export interface Watcher {
+  send(frame: ServerFrame): void;
+}
+
+/** Where a stored answer lives, for its writes. */
+export interface StoredAnswer {
+  readonly store: Store;
+  readonly ownerId: string;
+}
+
+export interface AnswerSpec {
+  readonly id: string;
+  readonly request: ChatRequest;
+  /** Everything `answer.start` says besides ids the watcher supplies (requestId). */
+  readonly start: Omit<AnswerStartFrame, "type" | "answerId" | "requestId">;
+  /** Absent for the stateless `chat` message. */
+  readonly stored?: StoredAnswer;
+  /** For `continue`: the text and seq the stored answer already has. */
+  readonly prefix?: { readonly content: string; readonly thinking: string; readonly seq: number };
+}
+
+/** How long an ended answer stays here for late resumes (a reload racing its end). */
+const KEEP_ENDED_MS = 60_000;
+
+export class LiveAnswer {
+  readonly id: string;
+  readonly controller = new AbortController();
+  readonly watchers = new Set<Watcher>();
+  readonly spec: AnswerSpec;
+  seq: number;
+  content: string;
+  thinking: string;
+  /** The seq the answer started from (0, or a continued answer's stored seq). */
+  readonly baseSeq: number;
+  /** Text lengths after each seq from `baseSeq` on, for resumes. */
+  readonly #contentAt: number[];
+  readonly #thinkingAt: number[];
+  /** How much of the text is in the store. */
+  flushed: { seq: number; content: number; thinking: number };
+  #writing: Promise<unknown> = Promise.resolve();
+  end: AnswerEndFrame | undefined;
+  readonly done: Promise<void>;
+  #resolveDone!: () => void;
+
+  constructor(spec: AnswerSpec) {
+    this.id = spec.id;
+    this.spec = spec;
+    const prefix = spec.prefix ?? { content: "", thinking: "", seq: 0 };
+    this.seq = this.baseSeq = prefix.seq;
+    this.content = prefix.content;
+    this.thinking = prefix.thinking;
+    this.#contentAt = [prefix.content.length];
+    this.#thinkingAt = [prefix.thinking.length];
+    this.flushed = {
+      seq: prefix.seq,
+      content: prefix.content.length,
+      thinking: prefix.thinking.length,
+    };
+    this.done = new Promise((resolve) => this.#resolveDone = resolve);
+  }
+
+  /** The frame that tells a watcher about this answer. */
+  startFrame(requestId: string, seq?: number): AnswerStartFrame {
+    return {
+      type: "answer.start",
+      answerId: this.id,
+      requestId,
+      ...this.spec.start,
+      ...(seq !== undefined ? { seq } : this.baseSeq > 0 ? { seq: this.baseSeq } : {}),
+    };
+  }
+
+  /** Adds a watcher that already shows the answer up to `seq`, and catches it up. */
+  watchFrom(watcher: Watcher, seq: number): boolean {
+    if (seq < this.baseSeq || seq > this.seq) return false;
+    watcher.send(this.startFrame("", seq));
+    if (seq < this.seq) {
+      const i = seq - this.baseSeq;
+      const content = this.content.slice(this.#contentAt[i]);
+      const thinking = this.thinking.slice(this.#thinkingAt[i]);
+      watcher.send({
+        type: "answer.delta",
+        answerId: this.id,
+        from: seq + 1,
+        seq: this.seq,
+        ...(content ? { content } : {}),
+        ...(thinking ? { thinking } : {}),
+      });
+    }
+    if (this.end) watcher.send(this.end);
+    else this.watchers.add(watcher);
+    return true;
+  }
+
+  append(content: string, thinking: string): void {
+    this.seq++;
+    this.content += content;
+    this.thinking += thinking;
+    this.#contentAt.push(this.content.length);
+    this.#thinkingAt.push(this.thinking.length);
+    const frame: ServerFrame = thinking === ""
+      ? { type: "answer.delta", answerId: this.id, seq: this.seq, content }
+      : content === ""
+      ? { type: "answer.delta", answerId: this.id, seq: this.seq, thinking }
+      : { type: "answer.delta", answerId: this.id, seq: this.seq, content, thinking };
+    for (const watcher of this.watchers) watcher.send(frame);
+  }
+
+  broadcast(frame: ServerFrame): void {
+    for (const watcher of this.watchers) watcher.send(frame);
+  }
+
+  /** Writes the text not yet stored: one UPDATE, never two at once for one answer. */
+  flush(logger: Logger): Promise<unknown> {
+    const stored = this.spec.stored;
+    if (!stored || this.seq === this.flushed.seq || this.end) return this.#writing;
+    const delta = {
+      content: this.content.slice(this.flushed.content),
+      thinking: this.thinking.slice(this.flushed.thinking),
+      seq: this.seq,
+    };
+    this.flushed = { seq: this.seq, content: this.content.length, thinking: this.thinking.length };
+    this.#writing = this.#writing
+      .then(() => stored.store.appendAnswer(stored.ownerId, this.id, delta))
+      .catch((error) =>
+        logger.error("answer flush failed", { answerId: this.id, error: String(error) })
+      );
+    return this.#writing;
+  }
+
+  /** Ends the answer: the last write, then the end frame to every watcher. */
+  async finish(outcome: AnswerOutcome, logger: Logger): Promise<void> {
+    const end: AnswerEndFrame = {
+      type: "answer.end",
+      answerId: this.id,
+      seq: this.seq,
+      reason: outcome.reason,
+      stats: outcome.stats,
+      ...(outcome.error ? { error: outcome.error } : {}),
+    };
+    const stored = this.spec.stored;
+    if (stored) {
+      await this.#writing;
+      try {
+        await stored.store.updateAnswer(stored.ownerId, this.id, {
+          content: this.content,
+          thinking: this.thinking,
+          lastSeq: this.seq,
+          state: storedState(outcome),
+          stats: { ...outcome.stats, reason: outcome.reason },
+          ...(outcome.error
+            ? { errorCode: outcome.error.code, errorMessage: outcome.error.message }
+            : {}),
+        });
+      } catch (error) {
+        logger.error("answer end not stored", { answerId: this.id, error: String(error) });
+      }
+    }
+    this.end = end;
+    this.broadcast(end);
+    this.watchers.clear();
+    this.#resolveDone();
+  }
+}
+
+function storedState(outcome: AnswerOutcome): MessageState {
+  if (outcome.reason === "stopped") return "stopped";
+  if (outcome.reason !== "error") return "complete";
+  return outcome.error?.code === "shutting_down" ? "interrupted" : "error";
+}
+
+export interface AnswerRegistryDeps {
+  readonly backend: Backend;
+  readonly logger: Logger;
+  readonly flushIntervalMs: number;
+}
+
+export class AnswerRegistry {
+  readonly #deps: AnswerRegistryDeps;
+  readonly #answers = new Map<string, LiveAnswer>();
+  #timer: ReturnType<typeof setInterval> | undefined;
+
+  constructor(deps: AnswerRegistryDeps) {
+    this.#deps = deps;
+  }
+
+  get(id: string): LiveAnswer | undefined {
+    return this.#answers.get(id);
+  }
+
+  /** Answers still streaming (not the ended ones kept for late resumes). */
+  get streaming(): number {
+    let count = 0;
+    for (const answer of this.#answers.values()) if (!answer.end) count++;
+    return count;
+  }
+
+  /** Starts an answer, watched by `watcher` from its first frame. */
+  start(spec: AnswerSpec, watcher: Watcher, requestId: string): LiveAnswer {
+    const { backend, logger } = this.#deps;
+    const answer = new LiveAnswer(spec);
+    this.#answers.set(answer.id, answer);
+    watcher.send(answer.startFrame(requestId));
+    answer.watchers.add(watcher);
+    this.#ensureTimer();
+    runTurn({
+      backend,
+      request: {
+        ...spec.request,
+        onQueue: (position) => {
+          if (position > 0) {
+            answer.broadcast({ type: "answer.queued", answerId: answer.id, position });
+          }
+        },
+      },
+      signal: answer.controller.signal,
+      onDelta: (content, thinking) => answer.append(content, thinking),
+    }).then(async (outcome) => {
+      if (outcome.error) {
+        logger.info("answer failed", { answerId: answer.id, code: outcome.error.code });
+      }
+      await answer.finish(outcome, logger);
+      const timer = setTimeout(() => this.#answers.delete(answer.id), KEEP_ENDED_MS);
+      Deno.unrefTimer(timer);
+    });
+    return answer;
+  }
+
+  /** A socket left: it watches nothing more; stateless answers nobody watches end. */
+  leave(watcher: Watcher): void {
+    for (const answer of this.#answers.values()) {
+      if (!answer.watchers.delete(watcher)) continue;
+      if (!answer.spec.stored && answer.watchers.size === 0) {
+        answer.controller.abort("disconnected" satisfies AbortReason);
+      }
+    }
+  }
+
+  /** Ends every answer (stored ones become `interrupted`) and waits for their last writes. */
+  async shutdown(): Promise<void> {
+    clearInterval(this.#timer);
+    const live = [...this.#answers.values()].filter((a) => !a.end);
+    for (const answer of live) answer.controller.abort("shutting_down" satisfies AbortReason);
+    await Promise.all(live.map((a) => a.done));
+  }
+
+  #ensureTimer(): void {
+    if (this.#timer !== undefined) return;
+    this.#timer = setInterval(() => {
+      for (const answer of this.#answers.values()) answer.flush(this.#deps.logger);
+    }, this.#deps.flushIntervalMs);
+    Deno.unrefTimer(this.#timer);
+  }
+}
