@@ -8,8 +8,15 @@
  * app path, so both see the same (shared, noisy) machine. Results: a table on stdout and JSON
  * in bench/results/. See docs/benchmarks.md.
  *
- *     deno task bench [--streams=1,100,1000] [--tokens=200] [--rounds=N] [--quick]
+ *     deno task bench [--suite=relay,builtin] [--quick]
+ *                     [--streams=1,100,1000] [--tokens=200] [--rounds=N]
  *                     [--out=bench/results/x.json] [--cpu-prof] [--token-delay-ms=0]
+ *                     [--llama-threads=N] [--max-tokens=128] [--ping-tokens=256]
+ *                     [--ping-threads=2,1] [--context-size=2048] [--builtin-rounds=5]
+ *                     [--builtin-out=bench/results/y.json]
+ *
+ * `--suite` picks the suites (default both): `relay` (this file) and `builtin` (the built-in
+ * llama.cpp engine against node-llama-cpp directly, bench/builtin.ts).
  */
 import { spawnApp } from "../tests/helpers/app.ts";
 import { cpuMs, peakRssBytes, rssBytes, RssSampler } from "./procfs.ts";
@@ -22,6 +29,15 @@ import {
   type StreamSample,
 } from "./relay.ts";
 import { round, summarize, type Summary } from "./stats.ts";
+import {
+  BUILTIN_FLAG_NAMES,
+  type BuiltinFlags,
+  mainBuiltin,
+  parseBuiltinFlags,
+} from "./builtin.ts";
+
+const SUITES = ["relay", "builtin"] as const;
+type Suite = (typeof SUITES)[number];
 
 interface Flags {
   readonly streams: number[];
@@ -32,6 +48,9 @@ interface Flags {
   readonly cpuProf: boolean;
   /** Delay before each line of the fake's answers; 0 (instant) unless asked. */
   readonly tokenDelayMs: number;
+  /** Which suites run, in this order. */
+  readonly suites: Suite[];
+  readonly builtin: BuiltinFlags;
 }
 
 const TARGETS = {
@@ -52,7 +71,17 @@ export function parseFlags(args: readonly string[]): Flags {
     if (!match) throw new Error(`unknown argument ${arg}`);
     values.set(match[1]!, match[2] ?? "true");
   }
-  const known = ["streams", "tokens", "quick", "rounds", "out", "cpu-prof", "token-delay-ms"];
+  const known = [
+    "suite",
+    "streams",
+    "tokens",
+    "quick",
+    "rounds",
+    "out",
+    "cpu-prof",
+    "token-delay-ms",
+    ...BUILTIN_FLAG_NAMES,
+  ];
   for (const key of values.keys()) {
     if (!known.includes(key)) throw new Error(`unknown flag --${key} (known: ${known})`);
   }
@@ -65,7 +94,15 @@ export function parseFlags(args: readonly string[]): Flags {
   const streams = (values.get("streams") ?? (quick ? "1,10,100" : "1,100,1000"))
     .split(",").map((s) => positive("streams", s.trim()));
   const rounds = values.get("rounds");
+  const suites = (values.get("suite") ?? SUITES.join(",")).split(",").map((s) => s.trim());
+  for (const suite of suites) {
+    if (!(SUITES as readonly string[]).includes(suite)) {
+      throw new Error(`unknown suite ${suite} (known: ${SUITES})`);
+    }
+  }
   return {
+    suites: SUITES.filter((s) => suites.includes(s)),
+    builtin: parseBuiltinFlags(values),
     streams,
     tokens: positive("tokens", values.get("tokens") ?? (quick ? "50" : "200")),
     quick,
@@ -540,6 +577,12 @@ const say = (line: string) => console.log(line);
 
 async function main(): Promise<void> {
   const flags = parseFlags(Deno.args);
+  if (flags.suites.includes("relay")) await mainRelay(flags);
+  if (flags.suites.includes("relay") && flags.suites.includes("builtin")) say("");
+  if (flags.suites.includes("builtin")) await mainBuiltin(flags.builtin, machineInfo(), say);
+}
+
+async function mainRelay(flags: Flags): Promise<void> {
   const began = performance.now();
   const fake = await startFake(flags.tokenDelayMs);
   let app: AppProcess | undefined;
