@@ -40,6 +40,8 @@ export interface FakeOllamaOptions {
   registry?: FakeModel[];
   /** Default `0.33.0`. */
   version?: string;
+  /** The port to listen on; default 0, a free one. */
+  port?: number;
 }
 
 /** What `reply` and `thinking` get; generate requests arrive as system + user messages. */
@@ -330,7 +332,7 @@ export class FakeOllama {
     );
     this.#server = Deno.serve({
       hostname: "127.0.0.1",
-      port: 0,
+      port: options.port ?? 0,
       onListen: () => {},
       // Also receives the errors of bodies we break on purpose; the default would log them.
       onError: () => jsonResponse({ error: "internal error" }, 500),

@@ -368,17 +368,10 @@ export class LlamaBackend implements Backend {
         this.#loaded = undefined;
       } else {
         await this.#unload();
-        onProgress?.({ status: "loading", completed: 0, total: 1 });
-        model = await llama.loadModel({
-          modelPath: path,
-          loadSignal: signal,
-          ...(onProgress
-            ? {
-              onLoadProgress: (done: number) =>
-                onProgress({ status: "loading", completed: done, total: 1 }),
-            }
-            : {}),
-        });
+        // Loading reports no bytes (LoadProgress counts bytes): reading a small GGUF takes
+        // a moment, and "loading" says all a person needs.
+        onProgress?.({ status: "loading" });
+        model = await llama.loadModel({ modelPath: path, loadSignal: signal });
       }
       try {
         const { LlamaChat } = await this.#import();
