@@ -115,16 +115,17 @@ function LoadProgressView(
     );
   }
   const percent = Math.min(100, Math.floor((completed / total) * 100));
+  // The bar and the words say the same thing: downloading, or checking the downloaded file.
+  const verb = progress.status === "downloading" ? "Downloading" : "Checking";
   return (
     <p class="model-load" data-state="loading">
       <progress
         class="load-progress"
         max={total}
         value={completed}
-        aria-label={`Downloading ${model}`}
+        aria-label={`${verb} ${model}`}
       />
-      {progress.status === "downloading" ? "Downloading" : "Preparing"} {model}… {percent}%{" "}
-      ({formatBytes(completed)} of {formatBytes(total)})
+      {verb} {model}… {percent}% ({formatBytes(completed)} of {formatBytes(total)})
     </p>
   );
 }

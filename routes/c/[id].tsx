@@ -1,0 +1,32 @@
+import Chat from "../../islands/Chat.tsx";
+import { type Context, page, type PageProps } from "../../lib/server/types.ts";
+import type { State } from "../../lib/state.ts";
+
+interface Data {
+  readonly defaultModel: string;
+}
+
+export const handler = {
+  GET(ctx: Context<State>) {
+    return page<Data>({ defaultModel: ctx.state.backend.defaultModel() });
+  },
+};
+
+/**
+ * The chat shell opened on one conversation. Any id renders the shell: the island loads the
+ * conversation over HTTP and says so itself when it does not exist.
+ */
+export default function ConversationPage({ data, params }: PageProps<Data>) {
+  return (
+    <Chat title="Local Chat" defaultModel={data.defaultModel} conversationId={decoded(params.id)} />
+  );
+}
+
+/** The id as stored: the URL's percent-escapes undone (a malformed one is left as it is). */
+function decoded(id: string | undefined): string {
+  try {
+    return decodeURIComponent(id ?? "");
+  } catch {
+    return id ?? "";
+  }
+}
