@@ -19,6 +19,8 @@ export interface ChatProps {
   readonly title: string;
   /** The server's default model, e.g. `llama3.2`; selected unless the person chose another. */
   readonly defaultModel: string;
+  /** The stored conversation this page shows (`/c/<id>`); none for a new chat. */
+  readonly conversationId?: string;
 }
 
 const MODEL_KEY = "chat.model";
