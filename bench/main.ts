@@ -292,43 +292,11 @@ const APP_ENV = {
 
 async function startApp(ollamaUrl: string, cpuProf: boolean): Promise<AppProcess> {
   const env = { ...APP_ENV, OLLAMA_HOST: ollamaUrl };
-  if (!cpuProf) {
-    const app = await spawnApp(env);
-    return { url: app.url, pid: app.process.pid, stop: () => app.stop() };
-  }
-  // spawnApp, plus V8's CPU profiler, whose profile is written when the app exits.
+  // With --cpu-prof, V8's profiler writes the app's profile when it exits.
   const dir = new URL("./results/", import.meta.url).pathname;
-  await Deno.mkdir(dir, { recursive: true });
-  const child = new Deno.Command(Deno.execPath(), {
-    args: [
-      "run",
-      "-A",
-      "--cpu-prof",
-      `--cpu-prof-dir=${dir}`,
-      new URL("../main.ts", import.meta.url).pathname,
-    ],
-    env: { HOST: "127.0.0.1", PORT: "0", ...env },
-    stdout: "piped",
-    stderr: "inherit",
-  }).spawn();
-  const reader = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
-  let seen = "";
-  while (!/listening on (http:\/\/\S+?)\/? /.test(seen)) {
-    const { value, done } = await reader.read();
-    if (done) throw new Error(`the app exited before listening: ${seen}`);
-    seen += value;
-  }
-  (async () => {
-    while (!(await reader.read()).done);
-  })();
-  return {
-    url: /listening on (http:\/\/\S+?)\/? /.exec(seen)![1]!,
-    pid: child.pid,
-    async stop() {
-      child.kill("SIGTERM");
-      return await child.status;
-    },
-  };
+  if (cpuProf) await Deno.mkdir(dir, { recursive: true });
+  const app = await spawnApp(env, cpuProf ? ["--cpu-prof", `--cpu-prof-dir=${dir}`] : []);
+  return { url: app.url, pid: app.process.pid, stop: () => app.stop() };
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -3,6 +3,7 @@
  * {@link HttpError}, the JSON shapes of a conversation and a message, query-parameter parsing,
  * and search snippets as safe HTML.
  */
+import { messageError } from "./store/export.ts";
 import { HttpError } from "./server/http_error.ts";
 import type { Context } from "./server/types.ts";
 import {
@@ -107,9 +108,7 @@ export function messageJson(m: Message): MessageJson {
     thinking: m.thinking,
     model: m.model,
     state: m.state,
-    error: m.errorCode === null && m.errorMessage === null
-      ? null
-      : { code: m.errorCode ?? "", message: m.errorMessage ?? "" },
+    error: messageError(m),
     stats: m.stats,
     lastSeq: m.lastSeq,
     createdAt: m.createdAt,

@@ -77,9 +77,7 @@ export function toExport(
       thinking: m.thinking,
       model: m.model,
       state: m.state,
-      error: m.errorCode === null && m.errorMessage === null
-        ? null
-        : { code: m.errorCode ?? "", message: m.errorMessage ?? "" },
+      error: messageError(m),
       stats: m.stats,
       createdAt: iso(m.createdAt),
       updatedAt: iso(m.updatedAt),
@@ -88,6 +86,13 @@ export function toExport(
 }
 
 /** Same-millisecond clocks can put a child before its parent; a file must not. */
+/** A message's error as one object, or null: how both the API and exports show it. */
+export function messageError(m: Message): { code: string; message: string } | null {
+  return m.errorCode === null && m.errorMessage === null
+    ? null
+    : { code: m.errorCode ?? "", message: m.errorMessage ?? "" };
+}
+
 function parentsFirst(messages: readonly Message[]): Message[] {
   const byParent = new Map<string | null, Message[]>();
   const ids = new Set(messages.map((m) => m.id));

@@ -42,9 +42,13 @@ export interface SpawnedApp {
 }
 
 /** `main.ts` in its own process, as `deno task start` runs it; resolves once it listens. */
-export async function spawnApp(env: Record<string, string>): Promise<SpawnedApp> {
+export async function spawnApp(
+  env: Record<string, string>,
+  /** Extra flags for `deno run`, e.g. `--cpu-prof`. */
+  denoFlags: readonly string[] = [],
+): Promise<SpawnedApp> {
   const process = new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", new URL("../../main.ts", import.meta.url).pathname],
+    args: ["run", "-A", ...denoFlags, new URL("../../main.ts", import.meta.url).pathname],
     env: { HOST: "127.0.0.1", PORT: "0", LOG_LEVEL: "warn", BUILTIN_MODELS: "off", ...env },
     stdout: "piped",
     stderr: "inherit",
