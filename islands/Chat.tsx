@@ -4,15 +4,30 @@
  */
 import { useEffect, useMemo, useRef } from "preact/hooks";
 import { useSignal } from "@preact/signals";
-import { fetchModels, loadModel } from "../lib/client/api.ts";
-import { Composer, MessageList, ModelPicker, StatusBadge } from "../lib/client/components.tsx";
-import { ChatSocket, socketUrl } from "../lib/client/socket.ts";
 import {
-  type AssistantMessage,
-  createChatController,
-  createChatState,
-  pickModel,
-} from "../lib/client/state.ts";
+  deleteConversation,
+  exportUrl,
+  fetchModels,
+  getConversation,
+  importConversation,
+  listConversations,
+  loadModel,
+  renameConversation,
+  restoreConversation,
+  searchConversations,
+} from "../lib/client/api.ts";
+import {
+  Composer,
+  type MessageActions,
+  MessageList,
+  ModelPicker,
+  StatusBadge,
+} from "../lib/client/components.tsx";
+import { conversationIdOf, conversationPath } from "../lib/client/conversations.ts";
+import { createLibraryController, createLibraryState } from "../lib/client/library.ts";
+import { Sidebar, Toasts } from "../lib/client/sidebar.tsx";
+import { ChatSocket, socketUrl } from "../lib/client/socket.ts";
+import { createChatController, createChatState, pickModel } from "../lib/client/state.ts";
 
 export interface ChatProps {
   /** Shown in the header and the `<h1>`. */
@@ -26,6 +41,11 @@ export interface ChatProps {
 const MODEL_KEY = "chat.model";
 /** Pixels from the bottom that still count as "at the bottom" for auto-scroll. */
 const BOTTOM_SLACK = 32;
+/** How long a message opened from search stays marked. */
+const HIGHLIGHT_MS = 2000;
+const SIDEBAR_ID = "conversations-sidebar";
+const MISSING = "This conversation does not exist (it may have been deleted). " +
+  "Start a new chat or pick another conversation.";
 
 function readSavedModel(): string | undefined {
   try {
@@ -57,9 +77,25 @@ function nextFrame(fn: () => void): void {
   const timer = setTimeout(run, 100);
 }
 
-export default function Chat({ title, defaultModel }: ChatProps) {
+export default function Chat({ title, defaultModel, conversationId }: ChatProps) {
   const state = useMemo(() => createChatState(defaultModel), [defaultModel]);
+  const library = useMemo(() => createLibraryState(), []);
+  const libraryController = useMemo(
+    () =>
+      createLibraryController(library, {
+        list: (cursor) => listConversations(cursor),
+        rename: renameConversation,
+        remove: deleteConversation,
+        restore: restoreConversation,
+        importText: importConversation,
+        search: (q, signal) => searchConversations(q, signal),
+      }),
+    [library],
+  );
   const socketRef = useRef<ChatSocket | undefined>(undefined);
+  /** Bumped by every navigation, so a late load of another conversation is dropped. */
+  const loadToken = useRef(0);
+  const loadRef = useRef<(id: string, options?: LoadOptions) => void>(() => {});
   const controller = useMemo(
     () =>
       createChatController(state, {
@@ -68,8 +104,15 @@ export default function Chat({ title, defaultModel }: ChatProps) {
         schedule: nextFrame,
         newId: () => crypto.randomUUID(),
         now: () => performance.now(),
+        onConversation({ id, title, current }) {
+          libraryController.touch({ id, ...(title !== undefined ? { title } : {}) });
+          if (current && conversationIdOf(location.pathname) !== id) {
+            history.replaceState(null, "", conversationPath(id));
+          }
+        },
+        reload: (id) => loadRef.current(id, { quiet: true }),
       }),
-    [state],
+    [state, libraryController],
   );
   const hydrated = useSignal(false);
   const rootRef = useRef<HTMLDivElement>(null);
@@ -78,16 +121,67 @@ export default function Chat({ title, defaultModel }: ChatProps) {
   const textareaRef = useRef<HTMLTextAreaElement>(null);
   const stickToBottom = useRef(true);
   const lastScrollTop = useRef(0);
-  const loadToken = useRef(0);
+  const modelToken = useRef(0);
+
+  interface LoadOptions {
+    /** A message to bring into view (its branch is shown). */
+    readonly focus?: string;
+    /** Reload of the conversation shown: keep it on screen meanwhile. */
+    readonly quiet?: boolean;
+  }
+
+  const loadConversation = async (id: string, options: LoadOptions = {}) => {
+    const token = ++loadToken.current;
+    if (!options.quiet) {
+      controller.clear();
+      state.load.value = { state: "loading" };
+    }
+    const result = await getConversation(id);
+    if (token !== loadToken.current) return;
+    if (result.ok) {
+      stickToBottom.current = options.focus === undefined;
+      controller.load(result.value, options.focus);
+      return;
+    }
+    if (options.quiet) return;
+    state.load.value = result.status === 404
+      ? { state: "missing", message: MISSING }
+      : { state: "failed", message: result.message };
+  };
+  loadRef.current = loadConversation;
+
+  const openConversation = (id: string, focus?: string) => {
+    library.drawerOpen.value = false;
+    if (id === state.conversationId.value && focus === undefined) return;
+    if (conversationIdOf(location.pathname) !== id) {
+      history.pushState(null, "", conversationPath(id));
+    }
+    loadConversation(id, focus !== undefined ? { focus } : {});
+  };
+
+  const newChat = (push: boolean) => {
+    loadToken.current++;
+    controller.clear();
+    library.drawerOpen.value = false;
+    if (push && location.pathname !== "/") history.pushState(null, "", "/");
+    stickToBottom.current = true;
+    textareaRef.current?.focus();
+  };
 
   // The socket: open on mount, reconnect forever, close on unmount.
   useEffect(() => {
+    let opened = false;
     const socket = new ChatSocket(socketUrl(), {
       onStatus(status, retryInMs) {
         state.connection.value = status;
         state.retryInMs.value = retryInMs;
       },
-      onOpen: () => controller.handleOpen(),
+      onOpen: () => {
+        controller.handleOpen();
+        // Back after a drop: the list may have changed meanwhile.
+        if (opened) libraryController.refresh();
+        opened = true;
+      },
       onFrame: (frame) => controller.handleFrame(frame),
       onClose: (code) => controller.handleClose(code),
     });
@@ -98,7 +192,40 @@ export default function Chat({ title, defaultModel }: ChatProps) {
       socket.stop();
       socketRef.current = undefined;
     };
-  }, [state, controller]);
+  }, [state, controller, libraryController]);
+
+  // The conversation of the URL, the list, and the browser's back and forward.
+  useEffect(() => {
+    if (conversationId) loadConversation(conversationId);
+    libraryController.loadMore();
+    const onPop = () => {
+      const id = conversationIdOf(location.pathname);
+      if (id === undefined) newChat(false);
+      else if (id !== state.conversationId.value) loadConversation(id);
+    };
+    addEventListener("popstate", onPop);
+    return () => {
+      removeEventListener("popstate", onPop);
+      libraryController.dispose();
+    };
+  }, [controller, libraryController]);
+
+  // The tab's title follows the conversation.
+  const conversationTitle = state.title.value;
+  useEffect(() => {
+    document.title = conversationTitle ? `${conversationTitle} · ${title}` : title;
+  }, [conversationTitle, title]);
+
+  // A search hit: scroll to it and mark it for a moment.
+  const highlight = state.highlight.value;
+  useEffect(() => {
+    if (highlight === undefined) return;
+    stickToBottom.current = false;
+    const el = document.getElementById(`m-${highlight}`);
+    el?.scrollIntoView({ block: "center" });
+    const timer = setTimeout(() => (state.highlight.value = undefined), HIGHLIGHT_MS);
+    return () => clearTimeout(timer);
+  }, [highlight]);
 
   // The model list, and the saved choice.
   useEffect(() => {
@@ -121,10 +248,10 @@ export default function Chat({ title, defaultModel }: ChatProps) {
     return () => abort.abort();
   }, [state, defaultModel]);
 
-  // Escape stops a streaming answer.
+  // Escape stops a streaming answer (unless a field used it to cancel something).
   useEffect(() => {
     const onKey = (event: KeyboardEvent) => {
-      if (event.key === "Escape" && state.busy.value) {
+      if (event.key === "Escape" && !event.defaultPrevented && state.busy.value) {
         event.preventDefault();
         controller.stop();
       }
@@ -163,6 +290,8 @@ export default function Chat({ title, defaultModel }: ChatProps) {
   };
 
   const onSubmit = () => {
+    if (state.load.value.state === "loading") return;
+    if (state.load.value.state !== "idle") state.load.value = { state: "idle" };
     if (controller.submit()) {
       scrollToEnd();
       textareaRef.current?.focus();
@@ -174,22 +303,34 @@ export default function Chat({ title, defaultModel }: ChatProps) {
     textareaRef.current?.focus();
   };
 
-  const onRetry = (message: AssistantMessage) => {
-    controller.retry(message);
-    scrollToEnd();
+  const actions: MessageActions = {
+    onRetry(message) {
+      controller.retry(message);
+      scrollToEnd();
+    },
+    onRegenerate(message) {
+      if (controller.regenerate(message)) scrollToEnd();
+    },
+    onContinue(message) {
+      controller.continueAnswer(message);
+    },
+    onEdit(message, text) {
+      if (controller.edit(message, text)) scrollToEnd();
+    },
+    onVersion: (message, step) => controller.showVersion(message, step),
   };
 
   const onModelChange = async (model: string) => {
     state.model.value = model;
     saveModel(model);
-    const token = ++loadToken.current;
+    const token = ++modelToken.current;
     state.modelLoad.value = { state: "loading", model };
     const result = await loadModel(model, (progress) => {
-      if (token === loadToken.current) {
+      if (token === modelToken.current) {
         state.modelLoad.value = { state: "loading", model, progress };
       }
     });
-    if (token !== loadToken.current) return; // another choice came after this one
+    if (token !== modelToken.current) return; // another choice came after this one
     if (result.ok) {
       state.modelLoad.value = { state: "loaded", model };
       state.models.value = state.models.value.map((m) =>
@@ -200,38 +341,84 @@ export default function Chat({ title, defaultModel }: ChatProps) {
     }
   };
 
-  const hasMessages = state.messages.value.length > 0;
+  const currentId = state.conversationId.value;
+  const hasMessages = state.messages.value.length > 0 || currentId !== undefined ||
+    state.load.value.state !== "idle";
+  const drawerOpen = library.drawerOpen.value;
 
   return (
-    <div class="app" ref={rootRef} data-hydrated={hydrated.value ? "true" : undefined}>
-      <header class="topbar">
-        <div class="topbar-inner">
-          <h1 class="title">{title}</h1>
-          <ModelPicker state={state} onChange={onModelChange} />
-          <div class="topbar-end">
-            <StatusBadge state={state} />
+    <div
+      class="app"
+      ref={rootRef}
+      data-hydrated={hydrated.value ? "true" : undefined}
+      data-drawer={drawerOpen ? "open" : undefined}
+    >
+      <Sidebar
+        id={SIDEBAR_ID}
+        library={library}
+        controller={libraryController}
+        currentId={currentId}
+        onOpen={openConversation}
+        onDeletedCurrent={() => newChat(true)}
+      />
+      {drawerOpen && (
+        <div
+          class="drawer-backdrop"
+          aria-hidden="true"
+          onClick={() => (library.drawerOpen.value = false)}
+        />
+      )}
+      <div class="main">
+        <header class="topbar">
+          <div class="topbar-inner">
             <button
               type="button"
-              class="btn btn-ghost btn-small"
-              disabled={!hasMessages}
-              onClick={() => {
-                controller.clear();
-                textareaRef.current?.focus();
-              }}
+              class="btn btn-ghost btn-small drawer-toggle"
+              aria-expanded={drawerOpen ? "true" : "false"}
+              aria-controls={SIDEBAR_ID}
+              onClick={() => (library.drawerOpen.value = !drawerOpen)}
             >
-              New chat
+              Conversations
             </button>
+            <h1 class="title">{title}</h1>
+            <ModelPicker state={state} onChange={onModelChange} />
+            <div class="topbar-end">
+              <StatusBadge state={state} />
+              {currentId !== undefined && (
+                <span class="exports">
+                  <a
+                    class="btn btn-ghost btn-small"
+                    href={exportUrl(currentId, "markdown")}
+                    download
+                  >
+                    Export Markdown
+                  </a>
+                  <a class="btn btn-ghost btn-small" href={exportUrl(currentId, "json")} download>
+                    Export JSON
+                  </a>
+                </span>
+              )}
+              <button
+                type="button"
+                class="btn btn-ghost btn-small"
+                disabled={!hasMessages}
+                onClick={() => newChat(true)}
+              >
+                New chat
+              </button>
+            </div>
           </div>
-        </div>
-      </header>
-      <MessageList
-        state={state}
-        onRetry={onRetry}
-        scrollerRef={scrollerRef}
-        logRef={logRef}
-        onScroll={onScroll}
-      />
-      <Composer state={state} onSubmit={onSubmit} onStop={onStop} textareaRef={textareaRef} />
+        </header>
+        <MessageList
+          state={state}
+          actions={actions}
+          scrollerRef={scrollerRef}
+          logRef={logRef}
+          onScroll={onScroll}
+        />
+        <Composer state={state} onSubmit={onSubmit} onStop={onStop} textareaRef={textareaRef} />
+      </div>
+      <Toasts library={library} controller={libraryController} />
     </div>
   );
 }

@@ -1,5 +1,9 @@
-/** The island's two HTTP calls: the model list and loading a model into memory. */
-import type { ModelOption } from "./state.ts";
+/**
+ * The island's HTTP calls: the model list, loading a model into memory, and the stored
+ * conversations (list, read, rename, delete and restore, import, search).
+ */
+import type { ConversationSummary } from "./conversations.ts";
+import type { ModelOption, StoredConversation } from "./state.ts";
 
 export type ApiResult<T> = { readonly ok: true; readonly value: T } | {
   readonly ok: false;
@@ -112,4 +116,167 @@ export async function loadModel(
     };
   }
   return { ok: true, value: typeof last.model === "string" ? last.model : model };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Stored conversations
+
+async function call<T>(
+  url: string,
+  what: string,
+  init: RequestInit = {},
+  parse: (body: unknown) => T | undefined = (body) => body as T,
+): Promise<ApiResult<T> & { status?: number }> {
+  let response: Response;
+  try {
+    response = await fetch(url, {
+      ...init,
+      headers: { accept: "application/json", ...(init.headers ?? {}) },
+    });
+  } catch (error) {
+    if (init.signal?.aborted) return { ok: false, message: "aborted", status: 0 };
+    return { ok: false, message: networkMessage(error, what) };
+  }
+  if (!response.ok) {
+    return { ok: false, message: await errorMessage(response, what), status: response.status };
+  }
+  try {
+    const value = parse(await response.json());
+    if (value !== undefined) return { ok: true, value };
+  } catch {
+    // fall through
+  }
+  return { ok: false, message: `${what} failed: the server sent an unexpected answer.` };
+}
+
+function isSummary(value: unknown): value is ConversationSummary {
+  const v = value as Partial<ConversationSummary> | null;
+  return typeof v === "object" && v !== null && typeof v.id === "string" &&
+    typeof v.title === "string";
+}
+
+export interface ConversationPage {
+  readonly items: ConversationSummary[];
+  readonly nextCursor: string | null;
+}
+
+export function listConversations(
+  cursor: string | null,
+  limit = 30,
+  signal?: AbortSignal,
+): Promise<ApiResult<ConversationPage>> {
+  const query = new URLSearchParams({ limit: String(limit) });
+  if (cursor) query.set("cursor", cursor);
+  return call(
+    `/api/conversations?${query}`,
+    "Listing the conversations",
+    signal ? { signal } : {},
+    (body) => {
+      const b = body as { items?: unknown; nextCursor?: unknown };
+      if (!Array.isArray(b?.items)) return undefined;
+      return {
+        items: b.items.filter(isSummary),
+        nextCursor: typeof b.nextCursor === "string" ? b.nextCursor : null,
+      };
+    },
+  );
+}
+
+const conversationUrl = (id: string) => `/api/conversations/${encodeURIComponent(id)}`;
+
+export function getConversation(
+  id: string,
+  signal?: AbortSignal,
+): Promise<ApiResult<StoredConversation> & { status?: number }> {
+  return call(
+    conversationUrl(id),
+    "Loading the conversation",
+    signal ? { signal } : {},
+    (body) => {
+      const b = body as Partial<StoredConversation>;
+      return isSummary(b?.conversation) && Array.isArray(b.messages)
+        ? b as StoredConversation
+        : undefined;
+    },
+  );
+}
+
+const jsonBody = (body: unknown): RequestInit => ({
+  headers: { "content-type": "application/json" },
+  body: JSON.stringify(body),
+});
+
+export function renameConversation(
+  id: string,
+  title: string,
+): Promise<ApiResult<ConversationSummary>> {
+  return call(
+    conversationUrl(id),
+    "Renaming the conversation",
+    { method: "PATCH", ...jsonBody({ title }) },
+    (body) => isSummary(body) ? body : undefined,
+  );
+}
+
+export function deleteConversation(id: string): Promise<ApiResult<{ undoWithinMs: number }>> {
+  return call(conversationUrl(id), "Deleting the conversation", { method: "DELETE" }, (body) => {
+    const ms = (body as { undoWithinMs?: unknown })?.undoWithinMs;
+    return { undoWithinMs: typeof ms === "number" && ms > 0 ? ms : 10_000 };
+  });
+}
+
+export function restoreConversation(id: string): Promise<ApiResult<ConversationSummary>> {
+  return call(
+    `${conversationUrl(id)}/restore`,
+    "Restoring the conversation",
+    { method: "POST" },
+    (body) => isSummary(body) ? body : undefined,
+  );
+}
+
+export function exportUrl(id: string, format: "json" | "markdown"): string {
+  return `${conversationUrl(id)}/export?format=${format}`;
+}
+
+/** Imports an export file (its text, sent as it is); the server checks it. */
+export function importConversation(text: string): Promise<ApiResult<ConversationSummary>> {
+  return call(
+    "/api/conversations/import",
+    "Importing the conversation",
+    { method: "POST", headers: { "content-type": "application/json" }, body: text },
+    (body) => {
+      const c = (body as { conversation?: unknown })?.conversation;
+      return isSummary(c) ? c : undefined;
+    },
+  );
+}
+
+export interface SearchHit {
+  readonly conversationId: string;
+  readonly title: string;
+  readonly messageId: string;
+  readonly role: string;
+  /** HTML from the server: escaped text, matches in `<mark>`. */
+  readonly snippet: string;
+  readonly createdAt: number;
+}
+
+export function searchConversations(
+  q: string,
+  signal?: AbortSignal,
+): Promise<ApiResult<SearchHit[]>> {
+  return call(
+    `/api/search?${new URLSearchParams({ q })}`,
+    "Searching",
+    signal ? { signal } : {},
+    (body) => {
+      const hits = (body as { hits?: unknown })?.hits;
+      return Array.isArray(hits)
+        ? hits.filter((h): h is SearchHit =>
+          typeof h?.conversationId === "string" && typeof h?.messageId === "string" &&
+          typeof h?.snippet === "string"
+        )
+        : undefined;
+    },
+  );
 }

@@ -5,6 +5,7 @@
 import type { ComponentChildren, Ref } from "preact";
 import { useEffect, useId, useMemo, useState } from "preact/hooks";
 import { ensureLanguages, renderMarkdown } from "./markdown.ts";
+import { type Versions, versionsOf } from "./conversations.ts";
 import {
   type AssistantMessage,
   type ChatState,
@@ -13,6 +14,7 @@ import {
   type Message,
   modelLabel,
   type ModelOption,
+  type UserMessage,
 } from "./state.ts";
 
 // ---------------------------------------------------------------------------------------------
@@ -133,12 +135,144 @@ function LoadProgressView(
 // ---------------------------------------------------------------------------------------------
 // Messages
 
-function UserMessageView({ content }: { content: string }) {
+/** What a message can do; the island supplies the handlers. */
+export interface MessageActions {
+  readonly onRetry: (message: AssistantMessage) => void;
+  readonly onRegenerate: (message: AssistantMessage) => void;
+  readonly onContinue: (message: AssistantMessage) => void;
+  readonly onEdit: (message: UserMessage, text: string) => void;
+  readonly onVersion: (message: Message, step: number) => void;
+}
+
+/** `‹ 2/3 ›` between the versions of a turn. */
+function VersionSwitch(
+  { message, versions, onVersion }: {
+    message: Message;
+    versions: Versions;
+    onVersion: MessageActions["onVersion"];
+  },
+) {
+  if (versions.count < 2) return null;
   return (
-    <article class="msg msg-user" data-role="user">
-      <div class="bubble">
-        <p class="user-text">{content}</p>
-      </div>
+    <span class="versions" data-testid="versions">
+      <button
+        type="button"
+        class="icon-button"
+        aria-label="Previous version"
+        disabled={versions.index === 0}
+        onClick={() => onVersion(message, -1)}
+      >
+        ‹
+      </button>
+      <span class="versions-count">{versions.index + 1}/{versions.count}</span>
+      <button
+        type="button"
+        class="icon-button"
+        aria-label="Next version"
+        disabled={versions.index >= versions.count - 1}
+        onClick={() => onVersion(message, 1)}
+      >
+        ›
+      </button>
+    </span>
+  );
+}
+
+/** `id="m-<id>"` and `data-message-id` for stored messages, so search can point at them. */
+function anchor(message: Message) {
+  return message.saved
+    ? { id: `m-${message.id}`, "data-message-id": message.id }
+    : { "data-message-id": undefined };
+}
+
+function UserMessageView(
+  { message, versions, canEdit, highlighted, actions }: {
+    message: UserMessage;
+    versions: Versions;
+    canEdit: boolean;
+    highlighted: boolean;
+    actions: MessageActions;
+  },
+) {
+  const [editing, setEditing] = useState(false);
+  const [draft, setDraft] = useState(message.content);
+  const id = useId();
+  const save = () => {
+    if (!draft.trim()) return;
+    setEditing(false);
+    actions.onEdit(message, draft);
+  };
+  return (
+    <article
+      class="msg msg-user"
+      data-role="user"
+      data-highlight={highlighted ? "true" : undefined}
+      {...anchor(message)}
+    >
+      {editing
+        ? (
+          <form
+            class="edit-form"
+            onSubmit={(event) => {
+              event.preventDefault();
+              save();
+            }}
+          >
+            <label for={id} class="visually-hidden">Edit message</label>
+            <textarea
+              id={id}
+              class="edit-input"
+              value={draft}
+              rows={Math.min(10, Math.max(2, draft.split("\n").length))}
+              onInput={(event) => setDraft(event.currentTarget.value)}
+              onKeyDown={(event) => {
+                if (event.key === "Escape") {
+                  event.preventDefault();
+                  setEditing(false);
+                } else if (event.key === "Enter" && !event.shiftKey && !event.isComposing) {
+                  event.preventDefault();
+                  save();
+                }
+              }}
+              ref={(el) => el?.focus()}
+            />
+            <div class="edit-buttons">
+              <button
+                type="button"
+                class="btn btn-small btn-ghost"
+                onClick={() => setEditing(false)}
+              >
+                Cancel
+              </button>
+              <button type="submit" class="btn btn-small btn-send" disabled={!canEdit}>
+                Save &amp; send
+              </button>
+            </div>
+          </form>
+        )
+        : (
+          <div class="bubble">
+            <p class="user-text">{message.content}</p>
+          </div>
+        )}
+      {!editing && (versions.count > 1 || message.saved) && (
+        <footer class="msg-tools">
+          <VersionSwitch message={message} versions={versions} onVersion={actions.onVersion} />
+          {message.saved && (
+            <button
+              type="button"
+              class="icon-button"
+              disabled={!canEdit}
+              onClick={() => {
+                setDraft(message.content);
+                setEditing(true);
+              }}
+            >
+              Edit
+            </button>
+          )}
+        </footer>
+      )}
     </article>
   );
 }
@@ -178,10 +312,13 @@ function Thinking({ message }: { message: AssistantMessage }) {
 }
 
 function AssistantMessageView(
-  { message, canRetry, onRetry }: {
+  { message, versions, idle, highlighted, actions }: {
     message: AssistantMessage;
-    canRetry: boolean;
-    onRetry: (message: AssistantMessage) => void;
+    versions: Versions;
+    /** No answer streams at the end of the visible branch: new requests may go. */
+    idle: boolean;
+    highlighted: boolean;
+    actions: MessageActions;
   },
 ) {
   const status = message.status.value;
@@ -189,16 +326,28 @@ function AssistantMessageView(
   const thinking = message.thinking.value;
   const error = message.error.value;
   const stats = message.stats.value;
+  const omitted = message.omittedTurns.value;
   const live = status === "pending" || status === "streaming";
   // An answer that failed before its first word has no figures worth showing.
   const statsText = stats && !live && (content || status !== "error") ? formatStats(stats) : "";
+  const canContinue = idle && message.saved && (status === "interrupted" || status === "stopped");
+  const canRegenerate = idle && !live && message.saved;
   return (
     <article
       class="msg msg-assistant"
       data-role="assistant"
       data-status={status}
+      data-highlight={highlighted ? "true" : undefined}
       aria-busy={live ? "true" : "false"}
+      {...anchor(message)}
     >
+      {omitted !== undefined && omitted > 0 && (
+        <p class="omitted" data-testid="omitted">
+          {omitted === 1
+            ? "1 earlier message was left out to fit the model's context window"
+            : `${omitted} earlier messages were left out to fit the model's context window`}
+        </p>
+      )}
       <div class="bubble">
         <Thinking message={message} />
         {live && !content && !thinking && message.queuePosition.value !== undefined && (
@@ -215,11 +364,11 @@ function AssistantMessageView(
         {error && (
           <div class="answer-error">
             <p role="alert" data-code={error.code}>{error.message}</p>
-            {canRetry && (
+            {idle && (
               <button
                 type="button"
                 class="btn btn-small"
-                onClick={() => onRetry(message)}
+                onClick={() => actions.onRetry(message)}
               >
                 Retry
               </button>
@@ -227,41 +376,55 @@ function AssistantMessageView(
           </div>
         )}
       </div>
-      {(status === "stopped" || status === "length" || statsText) && (
+      {(status === "stopped" || status === "length" || status === "interrupted" || statsText ||
+        versions.count > 1 || canRegenerate) && (
         <footer class="meta">
+          <VersionSwitch message={message} versions={versions} onVersion={actions.onVersion} />
           {status === "stopped" && <span class="badge" data-testid="stopped">stopped</span>}
+          {status === "interrupted" && (
+            <span class="badge badge-warn" data-testid="interrupted">interrupted</span>
+          )}
           {status === "length" && <span class="badge">cut off at the model's length limit</span>}
           {statsText && <span class="stats" data-testid="stats">{statsText}</span>}
+          {canContinue && (
+            <button
+              type="button"
+              class="icon-button"
+              onClick={() => actions.onContinue(message)}
+            >
+              Continue
+            </button>
+          )}
+          {canRegenerate && status !== "error" && (
+            <button
+              type="button"
+              class="icon-button"
+              onClick={() => actions.onRegenerate(message)}
+            >
+              Regenerate
+            </button>
+          )}
         </footer>
       )}
     </article>
   );
 }
 
-export function MessageView(
-  { message, isLast, busy, onRetry }: {
-    message: Message;
-    isLast: boolean;
-    busy: boolean;
-    onRetry: (message: AssistantMessage) => void;
-  },
-) {
-  if (message.kind === "user") return <UserMessageView content={message.content} />;
-  return <AssistantMessageView message={message} canRetry={isLast && !busy} onRetry={onRetry} />;
-}
-
 export function MessageList(
-  { state, onRetry, scrollerRef, logRef, onScroll }: {
+  { state, actions, scrollerRef, logRef, onScroll }: {
     state: ChatState;
-    onRetry: (message: AssistantMessage) => void;
+    actions: MessageActions;
     scrollerRef: Ref<HTMLElement>;
     logRef: Ref<HTMLDivElement>;
     onScroll: () => void;
   },
 ) {
-  const messages = state.messages.value;
+  const messages = state.visible.value;
+  const children = state.children.value;
   const busy = state.busy.value;
   const notice = state.notice.value;
+  const load = state.load.value;
+  const highlight = state.highlight.value;
   return (
     <main class="scroller" ref={scrollerRef} onScroll={onScroll}>
       <div
@@ -269,20 +432,40 @@ export function MessageList(
         role="log"
         aria-live="polite"
         aria-label="Messages"
-        aria-busy={busy ? "true" : "false"}
+        aria-busy={busy || load.state === "loading" ? "true" : "false"}
         ref={logRef}
       >
-        {messages.length === 0 && <EmptyState model={state.model.value} />}
-        {messages.map((message, index) => (
-          <MessageView
-            key={message.id}
-            message={message}
-            isLast={index === messages.length - 1}
-            busy={busy}
-            onRetry={onRetry}
-          />
-        ))}
+        {messages.length === 0 && load.state === "idle" && <EmptyState model={state.model.value} />}
+        {load.state === "loading" && messages.length === 0 && (
+          <p class="loading" data-testid="loading">Loading the conversation…</p>
+        )}
+        {messages.map((message) =>
+          message.kind === "user"
+            ? (
+              <UserMessageView
+                key={message.key}
+                message={message}
+                versions={versionsOf(children, message)}
+                canEdit={!busy}
+                highlighted={highlight === message.id}
+                actions={actions}
+              />
+            )
+            : (
+              <AssistantMessageView
+                key={message.key}
+                message={message}
+                versions={versionsOf(children, message)}
+                idle={!busy}
+                highlighted={highlight === message.id}
+                actions={actions}
+              />
+            )
+        )}
       </div>
+      {(load.state === "missing" || load.state === "failed") && (
+        <p class="notice" role="alert" data-testid="load-error">{load.message}</p>
+      )}
       {notice && <p class="notice" data-testid="notice">{notice}</p>}
     </main>
   );

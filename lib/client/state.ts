@@ -4,15 +4,17 @@
  * Create one per component instance ({@link createChatState}); nothing here is module-level.
  */
 import { batch, computed, type ReadonlySignal, type Signal, signal } from "@preact/signals";
-import type {
-  AnswerStats,
-  ChatMessage,
-  ClientMessage,
-  EndReason,
-  ErrorCode,
-  ServerFrame,
-  Turn,
-} from "../protocol.ts";
+import type { AnswerStats, ClientMessage, EndReason, ErrorCode, ServerFrame } from "../protocol.ts";
+import {
+  childrenOf,
+  type Choices,
+  choicesThrough,
+  choose,
+  type ConversationSummary,
+  ROOT,
+  siblingAt,
+  visibleBranch,
+} from "./conversations.ts";
 
 export type ConnectionStatus = "connecting" | "connected" | "reconnecting";
 
@@ -24,26 +26,60 @@ export interface ShownError {
   readonly message: string;
 }
 
-/** `pending`: sent (or queued), no text yet. `done`: the model finished on its own. */
-export type AnswerStatus = "pending" | "streaming" | "done" | "length" | "stopped" | "error";
+/**
+ * `pending`: sent (or queued), no text yet. `done`: the model finished on its own.
+ * `interrupted`: the server stopped under it (a restart); it can be continued.
+ */
+export type AnswerStatus =
+  | "pending"
+  | "streaming"
+  | "done"
+  | "length"
+  | "stopped"
+  | "interrupted"
+  | "error";
 
-export interface UserMessage {
+/** What a message's place in the tree needs; see conversations.ts. */
+interface Node {
+  /** Stable in this page: the server id, or a local id until the server names the message. */
+  readonly key: string;
+  /** The server id once known (`saved`), else the same as `key`. */
+  id: string;
+  /** The parent's key; null for a first message. */
+  readonly parentKey: string | null;
+  /** Whether the server stores the message under `id`. */
+  saved: boolean;
+}
+
+export interface UserMessage extends Node {
   readonly kind: "user";
-  readonly id: string;
   readonly content: string;
 }
 
-export interface AssistantMessage {
+/** What asks the server for an answer (sent again by Retry when it was refused). */
+export type AnswerRequest =
+  | {
+    readonly type: "send";
+    readonly content: string;
+    readonly conversationId?: string;
+    readonly parentId: string | null;
+  }
+  | { readonly type: "regenerate"; readonly userMessageId: string }
+  | { readonly type: "continue"; readonly answerId: string };
+
+export interface AssistantMessage extends Node {
   readonly kind: "assistant";
-  readonly id: string;
-  /** The turns this answer was asked with (resent as they are by Retry). */
-  readonly turns: readonly Turn[];
+  /** The prompt this answers (put back in the input when the request is refused). */
   readonly prompt: string;
   model: string;
   requestId: string;
+  /** What was last asked for this message; undefined for one loaded from the server. */
+  request: AnswerRequest | undefined;
   answerId: string | undefined;
-  /** Whether the chat frame went out on the current socket (false: queued). */
+  /** Whether the request went out on the current socket (false: queued). */
   sent: boolean;
+  /** Whether this socket gets the answer's frames (false after a reconnect, until `resume`). */
+  watching: boolean;
   stopRequested: boolean;
   lastSeq: number;
   /** Text received but not yet shown; flushed at most once per animation frame. */
@@ -59,9 +95,31 @@ export interface AssistantMessage {
   readonly thinkingMs: Signal<number | undefined>;
   /** Place in the model's queue while the answer waits (1 = next); undefined otherwise. */
   readonly queuePosition: Signal<number | undefined>;
+  /** Earlier turns the server left out of the model's input (context window). */
+  readonly omittedTurns: Signal<number | undefined>;
 }
 
 export type Message = UserMessage | AssistantMessage;
+
+/** A stored message as `GET /api/conversations/:id` returns it. */
+export interface StoredMessage {
+  readonly id: string;
+  readonly parentId: string | null;
+  readonly role: "system" | "user" | "assistant";
+  readonly content: string;
+  readonly thinking?: string;
+  readonly model?: string | null;
+  readonly state: "streaming" | "complete" | "stopped" | "interrupted" | "error";
+  readonly error?: { readonly code: string; readonly message: string } | null;
+  readonly stats?: Record<string, unknown> | null;
+  readonly lastSeq?: number;
+  readonly createdAt?: number;
+}
+
+export interface StoredConversation {
+  readonly conversation: ConversationSummary;
+  readonly messages: readonly StoredMessage[];
+}
 
 /** Model details as `GET /api/models` returns them. */
 export interface ModelOption {
@@ -102,6 +160,8 @@ export type ModelLoadState =
   | { readonly state: "loaded"; readonly model: string }
   | { readonly state: "error"; readonly model: string; readonly message: string };
 
+export type LoadState = "idle" | "loading" | "missing" | "failed";
+
 export interface ChatState {
   readonly defaultModel: string;
   readonly connection: Signal<ConnectionStatus>;
@@ -115,23 +175,40 @@ export interface ChatState {
   readonly modelsLoaded: Signal<boolean>;
   readonly model: Signal<string>;
   readonly modelLoad: Signal<ModelLoadState>;
+  /** The stored conversation shown; undefined for a new chat (until its first answer starts). */
+  readonly conversationId: Signal<string | undefined>;
+  readonly title: Signal<string | undefined>;
+  /** Loading the conversation over HTTP, or why it could not be shown. */
+  readonly load: Signal<{ readonly state: LoadState; readonly message?: string }>;
+  /** Every message of every branch, oldest first. */
   readonly messages: Signal<readonly Message[]>;
+  /** The chosen version at each step (see conversations.ts). */
+  readonly choices: Signal<Choices>;
+  readonly children: ReadonlySignal<ReadonlyMap<string, readonly Message[]>>;
+  /** The branch the page shows, root first. */
+  readonly visible: ReadonlySignal<readonly Message[]>;
+  /** A message to bring into view and mark briefly (a search hit), by server id. */
+  readonly highlight: Signal<string | undefined>;
   readonly input: Signal<string>;
   /** Largest frame the server accepts, from `hello`. */
   readonly maxMessageBytes: Signal<number | undefined>;
-  /** The answer being asked for or streamed, if any. */
+  /** The answer being asked for or streamed at the end of the visible branch, if any. */
   readonly active: ReadonlySignal<AssistantMessage | undefined>;
   readonly busy: ReadonlySignal<boolean>;
 }
 
+export function isLive(message: AssistantMessage): boolean {
+  return message.status.value === "pending" || message.status.value === "streaming";
+}
+
 export function createChatState(defaultModel: string): ChatState {
   const messages = signal<readonly Message[]>([]);
+  const choices = signal<Choices>(new Map());
+  const children = computed(() => childrenOf(messages.value));
+  const visible = computed(() => visibleBranch(children.value, choices.value));
   const active = computed(() => {
-    const last = messages.value.at(-1);
-    return last?.kind === "assistant" &&
-        (last.status.value === "pending" || last.status.value === "streaming")
-      ? last
-      : undefined;
+    const last = visible.value.at(-1);
+    return last?.kind === "assistant" && isLive(last) ? last : undefined;
   });
   return {
     defaultModel,
@@ -143,7 +220,14 @@ export function createChatState(defaultModel: string): ChatState {
     modelsLoaded: signal(false),
     model: signal(defaultModel),
     modelLoad: signal<ModelLoadState>({ state: "idle" }),
+    conversationId: signal<string | undefined>(undefined),
+    title: signal<string | undefined>(undefined),
+    load: signal<{ readonly state: LoadState; readonly message?: string }>({ state: "idle" }),
     messages,
+    choices,
+    children,
+    visible,
+    highlight: signal<string | undefined>(undefined),
     input: signal(""),
     maxMessageBytes: signal<number | undefined>(undefined),
     active,
@@ -205,9 +289,11 @@ export function formatStats(stats: AnswerStats): string {
 // The controller
 
 export const CONNECTION_LOST =
-  "Connection lost while the answer was streaming. The partial answer is kept; press Retry to ask again.";
+  "Connection lost before the server took the message. Press Retry to send it again.";
 export const MESSAGE_TOO_LARGE =
   "Message too large: the conversation is bigger than the server accepts. Shorten the message or start a new chat.";
+export const RESUME_FAILED =
+  "This answer is no longer streaming and its end was not stored. Regenerate it to ask again.";
 
 export interface ControllerDeps {
   /** Sends a frame; false when the socket is not open (the frame is then queued). */
@@ -217,45 +303,73 @@ export interface ControllerDeps {
   schedule(fn: () => void): void;
   newId(): string;
   now(): number;
+  /**
+   * An answer started in a stored conversation: `current` when it is the one shown (a new
+   * chat just got its id and title), for the URL and the list.
+   */
+  onConversation?(info: { id: string; title?: string; current: boolean }): void;
+  /** The page's copy of the conversation is stale (a missed answer): load it again. */
+  reload?(conversationId: string): void;
 }
 
 export interface ChatController {
   /** Sends the input as a new prompt; false when there is nothing to send or an answer runs. */
   submit(text?: string): boolean;
   stop(): void;
+  /** Asks again for a failed answer (a new version when its prompt is stored). */
   retry(message: AssistantMessage): void;
+  /** A new answer to the prompt above `message`, shown as its newest version. */
+  regenerate(message: AssistantMessage): boolean;
+  /** A new version of a prompt, answered. */
+  edit(message: UserMessage, text: string): boolean;
+  /** Carries on an interrupted or stopped answer. */
+  continueAnswer(message: AssistantMessage): boolean;
+  /** Shows the sibling `step` places away (−1: previous version). */
+  showVersion(message: Message, step: number): void;
+  /** Shows a conversation loaded over HTTP; `focus` (a message id) is made visible. */
+  load(data: StoredConversation, focus?: string): void;
+  /** A new, empty chat. */
   clear(): void;
   handleFrame(frame: ServerFrame): void;
   handleOpen(): void;
   handleClose(code: number): void;
 }
 
-/** The turns of the conversation so far; exchanges that produced no text at all are left out. */
-export function historyOf(messages: readonly Message[]): Turn[] {
-  const turns: Turn[] = [];
-  for (let i = 0; i < messages.length; i++) {
-    const message = messages[i]!;
-    if (message.kind !== "user") continue;
-    const answer = messages[i + 1];
-    if (answer?.kind !== "assistant") continue;
-    const content = answer.content.value + answer.pendingContent;
-    if (!content) continue;
-    turns.push({ role: "user", content: message.content }, { role: "assistant", content });
+const encoder = new TextEncoder();
+
+function statusOf(message: StoredMessage): AnswerStatus {
+  switch (message.state) {
+    case "streaming":
+      return "streaming";
+    case "stopped":
+      return "stopped";
+    case "interrupted":
+      return "interrupted";
+    case "error":
+      return "error";
+    default:
+      return message.stats?.reason === "length" ? "length" : "done";
   }
-  return turns;
 }
 
-const encoder = new TextEncoder();
+function statsOf(stats: StoredMessage["stats"]): AnswerStats | undefined {
+  return stats && typeof stats.ttftMs === "number" ? stats as unknown as AnswerStats : undefined;
+}
 
 export function createChatController(state: ChatState, deps: ControllerDeps): ChatController {
   let flushScheduled = false;
+  /** Answers asked to `resume`, in order: the server answers them in order, or says unknown. */
+  let resumes: string[] = [];
+  /** Answers whose resume the server refused; a reload that still says streaming is wrong. */
+  const resumeFailed = new Set<string>();
 
   const assistants = (): AssistantMessage[] =>
     state.messages.value.filter((m): m is AssistantMessage => m.kind === "assistant");
   const byAnswerId = (id: string) => assistants().find((m) => m.answerId === id);
-  const byRequestId = (id: string) => assistants().find((m) => m.requestId === id);
-  const isLive = (m: AssistantMessage) =>
-    m.status.value === "pending" || m.status.value === "streaming";
+  const byRequestId = (id: string) =>
+    id === "" ? undefined : assistants().find((m) => m.requestId === id);
+  const byKey = (key: string | null) =>
+    key === null ? undefined : state.messages.value.find((m) => m.key === key);
 
   function flush(message: AssistantMessage): void {
     if (!message.pendingContent && !message.pendingThinking) return;
@@ -300,17 +414,37 @@ export function createChatController(state: ChatState, deps: ControllerDeps): Ch
 
   /** Puts a refused prompt back in the input so the person can edit and resend it. */
   function restorePrompt(message: AssistantMessage): void {
-    const current = state.input.value;
-    if (!current.trim()) state.input.value = message.prompt;
+    if (message.request?.type !== "send") return;
+    if (!state.input.value.trim()) state.input.value = message.prompt;
+  }
+
+  /** The server id of the nearest stored message at or above `key`. */
+  function savedIdAt(key: string | null): string | null {
+    let node = byKey(key);
+    while (node && !node.saved) node = byKey(node.parentKey);
+    return node ? node.id : null;
   }
 
   function transmit(message: AssistantMessage): void {
-    const frame: ChatMessage = {
-      type: "chat",
-      requestId: message.requestId,
-      model: message.model,
-      messages: message.turns,
-    };
+    const request = message.request;
+    if (!request) return;
+    const frame: ClientMessage = request.type === "send"
+      ? {
+        type: "send",
+        requestId: message.requestId,
+        model: message.model,
+        content: request.content,
+        parentId: request.parentId,
+        ...(request.conversationId !== undefined ? { conversationId: request.conversationId } : {}),
+      }
+      : request.type === "regenerate"
+      ? {
+        type: "regenerate",
+        requestId: message.requestId,
+        model: message.model,
+        userMessageId: request.userMessageId,
+      }
+      : { type: "continue", requestId: message.requestId, answerId: request.answerId };
     const limit = state.maxMessageBytes.value;
     if (limit !== undefined && encoder.encode(JSON.stringify(frame)).length > limit) {
       finish(message, "error", { code: "message_too_large", message: MESSAGE_TOO_LARGE });
@@ -320,16 +454,33 @@ export function createChatController(state: ChatState, deps: ControllerDeps): Ch
     message.sent = deps.isOpen() && deps.send(frame);
   }
 
-  function newAnswer(prompt: string, turns: Turn[]): AssistantMessage {
+  function resume(message: AssistantMessage): void {
+    if (!message.answerId || message.watching || !deps.isOpen()) return;
+    if (deps.send({ type: "resume", answerId: message.answerId, seq: message.lastSeq })) {
+      message.watching = true;
+      resumes.push(message.answerId);
+    }
+  }
+
+  function newAnswer(
+    parentKey: string | null,
+    prompt: string,
+    request: AnswerRequest,
+  ): AssistantMessage {
+    const key = `local-${deps.newId()}`;
     return {
       kind: "assistant",
-      id: deps.newId(),
-      turns,
+      key,
+      id: key,
+      parentKey,
+      saved: false,
       prompt,
       model: state.model.value,
       requestId: deps.newId(),
+      request,
       answerId: undefined,
       sent: false,
+      watching: false,
       stopRequested: false,
       lastSeq: 0,
       pendingContent: "",
@@ -342,12 +493,135 @@ export function createChatController(state: ChatState, deps: ControllerDeps): Ch
       stats: signal<AnswerStats | undefined>(undefined),
       thinkingMs: signal<number | undefined>(undefined),
       queuePosition: signal<number | undefined>(undefined),
+      omittedTurns: signal<number | undefined>(undefined),
     };
+  }
+
+  function fromStored(m: StoredMessage): Message | undefined {
+    if (m.role === "user") {
+      return {
+        kind: "user",
+        key: m.id,
+        id: m.id,
+        parentKey: m.parentId,
+        saved: true,
+        content: m.content,
+      };
+    }
+    if (m.role !== "assistant") return undefined;
+    const stats = statsOf(m.stats);
+    let status = statusOf(m);
+    let error: ShownError | undefined = m.error
+      ? { code: m.error.code as ErrorCode, message: m.error.message }
+      : undefined;
+    if (status === "streaming" && resumeFailed.has(m.id)) {
+      status = "error";
+      error = { code: "unknown_answer", message: RESUME_FAILED };
+    }
+    if (status === "error" && !error) {
+      error = { code: "backend_error", message: "The answer failed. Press Retry to ask again." };
+    }
+    return {
+      kind: "assistant",
+      key: m.id,
+      id: m.id,
+      parentKey: m.parentId,
+      saved: true,
+      prompt: "",
+      model: m.model ?? state.model.value,
+      requestId: "",
+      request: undefined,
+      answerId: m.id,
+      sent: true,
+      watching: false,
+      stopRequested: false,
+      lastSeq: m.lastSeq ?? 0,
+      pendingContent: "",
+      pendingThinking: "",
+      thinkingStartedAt: undefined,
+      content: signal(m.content),
+      thinking: signal(m.thinking ?? ""),
+      status: signal(status),
+      error: signal(error),
+      stats: signal(stats),
+      thinkingMs: signal<number | undefined>(undefined),
+      queuePosition: signal<number | undefined>(undefined),
+      omittedTurns: signal<number | undefined>(undefined),
+    };
+  }
+
+  /** Adds messages at the end of the tree and shows them (each the chosen version). */
+  function add(...added: Message[]): void {
+    let choices: Choices = state.choices.value;
+    for (const m of added) choices = choose(choices, m);
+    batch(() => {
+      state.messages.value = [...state.messages.value, ...added];
+      state.choices.value = choices;
+      state.notice.value = undefined;
+    });
+  }
+
+  function onStart(frame: Extract<ServerFrame, { type: "answer.start" }>): void {
+    if (frame.conversationId !== undefined) {
+      const current = state.conversationId.value === undefined
+        ? frame.requestId !== "" && byRequestId(frame.requestId) !== undefined
+        : state.conversationId.value === frame.conversationId;
+      if (current && state.conversationId.value === undefined) {
+        batch(() => {
+          state.conversationId.value = frame.conversationId;
+          if (frame.title !== undefined) state.title.value = frame.title;
+        });
+      }
+      if (frame.requestId !== "") {
+        deps.onConversation?.({
+          id: frame.conversationId,
+          ...(frame.title !== undefined ? { title: frame.title } : {}),
+          current,
+        });
+      }
+    }
+    const message = frame.requestId === ""
+      ? byAnswerId(frame.answerId)
+      : byRequestId(frame.requestId);
+    if (frame.requestId === "") resumes = resumes.filter((id) => id !== frame.answerId);
+    if (!message) return;
+    message.watching = true;
+    if (frame.requestId !== "") {
+      message.answerId = frame.answerId;
+      message.id = frame.answerId;
+      message.saved ||= frame.conversationId !== undefined;
+      if (typeof frame.seq === "number") message.lastSeq = frame.seq;
+      if (typeof frame.omittedTurns === "number" && frame.omittedTurns > 0) {
+        message.omittedTurns.value = frame.omittedTurns;
+      }
+      const prompt = byKey(message.parentKey);
+      if (prompt?.kind === "user" && frame.userMessageId !== undefined && !prompt.saved) {
+        prompt.id = frame.userMessageId;
+        prompt.saved = true;
+      }
+      // New ids: recompute what depends on them.
+      state.messages.value = [...state.messages.value];
+    }
+    if (message.stopRequested || !isLive(message)) {
+      message.stopRequested = false;
+      if (isLive(message) || frame.requestId !== "") {
+        deps.send({ type: "stop", answerId: frame.answerId });
+      }
+    }
+  }
+
+  function stale(): void {
+    const id = state.conversationId.value;
+    if (id !== undefined) deps.reload?.(id);
   }
 
   function onDelta(frame: Extract<ServerFrame, { type: "answer.delta" }>): void {
     const message = byAnswerId(frame.answerId);
     if (!message || !isLive(message) || frame.seq <= message.lastSeq) return;
+    if (frame.from !== undefined && frame.from > message.lastSeq + 1) {
+      // Text between what is shown and this frame never came: the store has it.
+      return stale();
+    }
     message.lastSeq = frame.seq;
     // Text means the answer no longer waits in the model's queue.
     if (message.queuePosition.value !== undefined) message.queuePosition.value = undefined;
@@ -374,35 +648,86 @@ export function createChatController(state: ChatState, deps: ControllerDeps): Ch
       flush(message);
       return;
     }
+    const missed = frame.seq > message.lastSeq;
     const reason: EndReason = frame.reason;
     switch (reason) {
-      case "stop":
-        return finish(message, "done");
       case "length":
-        return finish(message, "length");
+        finish(message, "length");
+        break;
       case "stopped":
-        return finish(message, "stopped");
+        finish(message, "stopped");
+        break;
       case "error":
-        return finish(message, "error", {
-          code: frame.error?.code ?? "backend_error",
-          message: frame.error?.message ?? "The answer failed. Press Retry to ask again.",
-        });
+        if (frame.error?.code === "shutting_down" && message.saved) {
+          finish(message, "interrupted");
+        } else {
+          finish(message, "error", {
+            code: frame.error?.code ?? "backend_error",
+            message: frame.error?.message ?? "The answer failed. Press Retry to ask again.",
+          });
+        }
+        break;
       default:
-        return finish(message, "done");
+        finish(message, "done");
     }
+    if (missed && message.saved) stale();
+  }
+
+  function onError(frame: Extract<ServerFrame, { type: "error" }>): void {
+    const error: ShownError = {
+      code: frame.error.code,
+      message: typeof frame.error.message === "string"
+        ? frame.error.message
+        : "The server refused the request.",
+    };
+    if (frame.requestId === undefined && frame.error.code === "unknown_answer" && resumes.length) {
+      // The oldest resume was refused: the answer ended and left the server's memory.
+      const answerId = resumes.shift()!;
+      resumeFailed.add(answerId);
+      const message = byAnswerId(answerId);
+      if (message && isLive(message)) stale();
+      return;
+    }
+    const message = frame.requestId === undefined ? undefined : byRequestId(frame.requestId);
+    if (message && isLive(message)) {
+      finish(message, "error", error);
+      restorePrompt(message);
+    } else if (!message && frame.error.code !== "unknown_answer") {
+      state.notice.value = error.message;
+    }
+  }
+
+  /** The prompt above an answer, when the server stores it. */
+  function storedPrompt(message: AssistantMessage): UserMessage | undefined {
+    const prompt = byKey(message.parentKey);
+    return prompt?.kind === "user" && prompt.saved ? prompt : undefined;
   }
 
   const controller: ChatController = {
     submit(text = state.input.value) {
       const prompt = text.trim();
       if (!prompt || state.busy.value) return false;
-      const turns = [...historyOf(state.messages.value), { role: "user" as const, content: text }];
-      const user: UserMessage = { kind: "user", id: deps.newId(), content: text };
-      const answer = newAnswer(text, turns);
+      const parent = state.visible.value.at(-1);
+      const conversationId = state.conversationId.value;
+      const parentId = conversationId === undefined ? null : savedIdAt(parent?.key ?? null);
+      const key = `local-${deps.newId()}`;
+      const user: UserMessage = {
+        kind: "user",
+        key,
+        id: key,
+        parentKey: parent?.key ?? null,
+        saved: false,
+        content: text,
+      };
+      const answer = newAnswer(key, text, {
+        type: "send",
+        content: text,
+        parentId,
+        ...(conversationId !== undefined ? { conversationId } : {}),
+      });
       batch(() => {
-        state.messages.value = [...state.messages.value, user, answer];
+        add(user, answer);
         state.input.value = "";
-        state.notice.value = undefined;
       });
       transmit(answer);
       return true;
@@ -417,7 +742,13 @@ export function createChatController(state: ChatState, deps: ControllerDeps): Ch
     },
 
     retry(message) {
-      if (state.busy.value || state.messages.value.at(-1) !== message) return;
+      if (isLive(message)) return;
+      if (storedPrompt(message)) {
+        controller.regenerate(message);
+        return;
+      }
+      // Refused before the server stored anything: ask the same again.
+      if (state.busy.value || !message.request) return;
       if (state.input.value === message.prompt) state.input.value = "";
       batch(() => {
         message.requestId = deps.newId();
@@ -440,11 +771,105 @@ export function createChatController(state: ChatState, deps: ControllerDeps): Ch
       transmit(message);
     },
 
-    clear() {
-      controller.stop();
+    regenerate(message) {
+      const prompt = storedPrompt(message);
+      if (!prompt || state.busy.value) return false;
+      const answer = newAnswer(prompt.key, prompt.content, {
+        type: "regenerate",
+        userMessageId: prompt.id,
+      });
+      add(answer);
+      transmit(answer);
+      return true;
+    },
+
+    edit(message, text) {
+      const content = text.trim();
+      const conversationId = state.conversationId.value;
+      if (!content || state.busy.value || conversationId === undefined) return false;
+      const parentId = savedIdAt(message.parentKey);
+      const key = `local-${deps.newId()}`;
+      const user: UserMessage = {
+        kind: "user",
+        key,
+        id: key,
+        parentKey: message.parentKey,
+        saved: false,
+        content: text,
+      };
+      const answer = newAnswer(key, text, {
+        type: "send",
+        content: text,
+        parentId,
+        conversationId,
+      });
+      add(user, answer);
+      transmit(answer);
+      return true;
+    },
+
+    continueAnswer(message) {
+      if (!message.saved || !message.answerId || isLive(message) || state.busy.value) {
+        return false;
+      }
       batch(() => {
-        state.messages.value = [];
+        message.requestId = deps.newId();
+        message.request = { type: "continue", answerId: message.answerId! };
+        message.sent = false;
+        message.stopRequested = false;
+        message.error.value = undefined;
+        message.stats.value = undefined;
+        message.status.value = "pending";
+        state.choices.value = choose(state.choices.value, message);
         state.notice.value = undefined;
+      });
+      transmit(message);
+      return true;
+    },
+
+    showVersion(message, step) {
+      const sibling = siblingAt(state.children.value, message, step);
+      if (sibling) state.choices.value = choose(state.choices.value, sibling);
+    },
+
+    load(data, focus) {
+      const sameConversation = state.conversationId.value === data.conversation.id;
+      // The versions the person picked survive a reload of the same conversation.
+      const previous = new Map<string, string>();
+      if (sameConversation) {
+        const ids = new Map(state.messages.value.map((m) => [m.key, m.id]));
+        for (const [parent, child] of state.choices.value) {
+          const childId = ids.get(child);
+          if (childId !== undefined) {
+            previous.set(parent === ROOT ? ROOT : ids.get(parent) ?? parent, childId);
+          }
+        }
+      }
+      const messages = data.messages.map(fromStored).filter((m): m is Message => m !== undefined);
+      const choices = focus !== undefined ? choicesThrough(messages, focus, previous) : previous;
+      resumes = [];
+      batch(() => {
+        state.conversationId.value = data.conversation.id;
+        state.title.value = data.conversation.title;
+        state.messages.value = messages;
+        state.choices.value = choices;
+        state.load.value = { state: "idle" };
+        state.notice.value = undefined;
+        state.highlight.value = focus;
+      });
+      for (const m of messages) if (m.kind === "assistant" && isLive(m)) resume(m);
+    },
+
+    clear() {
+      resumes = [];
+      batch(() => {
+        state.conversationId.value = undefined;
+        state.title.value = undefined;
+        state.messages.value = [];
+        state.choices.value = new Map();
+        state.load.value = { state: "idle" };
+        state.notice.value = undefined;
+        state.highlight.value = undefined;
       });
     },
 
@@ -455,16 +880,8 @@ export function createChatController(state: ChatState, deps: ControllerDeps): Ch
             ? frame.maxMessageBytes
             : undefined;
           return;
-        case "answer.start": {
-          const message = byRequestId(frame.requestId);
-          if (!message) return;
-          message.answerId = frame.answerId;
-          if (message.stopRequested || !isLive(message)) {
-            message.stopRequested = false;
-            deps.send({ type: "stop", answerId: frame.answerId });
-          }
-          return;
-        }
+        case "answer.start":
+          return onStart(frame);
         case "answer.queued": {
           const message = byAnswerId(frame.answerId);
           if (message && isLive(message)) message.queuePosition.value = frame.position;
@@ -474,41 +891,32 @@ export function createChatController(state: ChatState, deps: ControllerDeps): Ch
           return onDelta(frame);
         case "answer.end":
           return onEnd(frame);
-        case "error": {
-          const error: ShownError = {
-            code: frame.error.code,
-            message: typeof frame.error.message === "string"
-              ? frame.error.message
-              : "The server refused the request.",
-          };
-          const message = frame.requestId === undefined ? undefined : byRequestId(frame.requestId);
-          if (message && isLive(message)) {
-            finish(message, "error", error);
-            restorePrompt(message);
-          } else if (!message) {
-            state.notice.value = error.message;
-          }
-          return;
-        }
-        case "pong":
-          return;
+        case "error":
+          return onError(frame);
         default:
           return;
       }
     },
 
     handleOpen() {
-      // Frames queued while the socket was down go out now.
+      // Requests queued while the socket was down go out now; answers streamed before it
+      // went down are watched again from what the page shows.
       for (const message of assistants()) {
-        if (isLive(message) && !message.sent) transmit(message);
+        if (!isLive(message)) continue;
+        if (!message.sent) transmit(message);
+        else resume(message);
       }
     },
 
     handleClose(code) {
       const tooLarge = code === 1009;
       let shown = false;
+      resumes = [];
       for (const message of assistants()) {
+        message.watching = false;
         if (!isLive(message) || !message.sent) continue;
+        // The server keeps a named answer going: it is resumed on the next socket.
+        if (message.answerId && !tooLarge) continue;
         shown = true;
         if (tooLarge) {
           finish(message, "error", { code: "message_too_large", message: MESSAGE_TOO_LARGE });
