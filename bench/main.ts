@@ -14,9 +14,14 @@
  *                     [--llama-threads=N] [--max-tokens=128] [--ping-tokens=256]
  *                     [--ping-threads=2,1] [--context-size=2048] [--builtin-rounds=5]
  *                     [--builtin-out=bench/results/y.json]
+ *                     [--full] [--store-db=sqlite,postgres] [--store-messages=N]
+ *                     [--store-conversations=N] [--store-reads=20] [--store-answers=100]
+ *                     [--store-stream-seconds=5] [--store-flush-ms=100]
+ *                     [--store-out=bench/results/z.json]
  *
- * `--suite` picks the suites (default both): `relay` (this file) and `builtin` (the built-in
- * llama.cpp engine against node-llama-cpp directly, bench/builtin.ts).
+ * `--suite` picks the suites (default all): `relay` (this file), `builtin` (the built-in
+ * llama.cpp engine against node-llama-cpp directly, bench/builtin.ts) and `store` (the
+ * conversation store on SQLite and PostgreSQL, bench/store.ts; `--full` for 1,000,000 messages).
  */
 import { spawnApp } from "../tests/helpers/app.ts";
 import { cpuMs, peakRssBytes, rssBytes, RssSampler } from "./procfs.ts";
@@ -29,6 +34,7 @@ import {
   type StreamSample,
 } from "./relay.ts";
 import { round, summarize, type Summary } from "./stats.ts";
+import { mainStore, parseStoreFlags, STORE_FLAG_NAMES, type StoreFlags } from "./store.ts";
 import {
   BUILTIN_FLAG_NAMES,
   type BuiltinFlags,
@@ -36,7 +42,7 @@ import {
   parseBuiltinFlags,
 } from "./builtin.ts";
 
-const SUITES = ["relay", "builtin"] as const;
+const SUITES = ["relay", "builtin", "store"] as const;
 type Suite = (typeof SUITES)[number];
 
 interface Flags {
@@ -51,6 +57,7 @@ interface Flags {
   /** Which suites run, in this order. */
   readonly suites: Suite[];
   readonly builtin: BuiltinFlags;
+  readonly store: StoreFlags;
 }
 
 const TARGETS = {
@@ -81,6 +88,7 @@ export function parseFlags(args: readonly string[]): Flags {
     "cpu-prof",
     "token-delay-ms",
     ...BUILTIN_FLAG_NAMES,
+    ...STORE_FLAG_NAMES,
   ];
   for (const key of values.keys()) {
     if (!known.includes(key)) throw new Error(`unknown flag --${key} (known: ${known})`);
@@ -103,6 +111,7 @@ export function parseFlags(args: readonly string[]): Flags {
   return {
     suites: SUITES.filter((s) => suites.includes(s)),
     builtin: parseBuiltinFlags(values),
+    store: parseStoreFlags(values),
     streams,
     tokens: positive("tokens", values.get("tokens") ?? (quick ? "50" : "200")),
     quick,
@@ -548,6 +557,8 @@ async function main(): Promise<void> {
   if (flags.suites.includes("relay")) await mainRelay(flags);
   if (flags.suites.includes("relay") && flags.suites.includes("builtin")) say("");
   if (flags.suites.includes("builtin")) await mainBuiltin(flags.builtin, machineInfo(), say);
+  if (flags.suites.includes("store") && flags.suites.length > 1) say("");
+  if (flags.suites.includes("store")) await mainStore(flags.store, machineInfo(), say);
 }
 
 async function mainRelay(flags: Flags): Promise<void> {
