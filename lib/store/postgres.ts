@@ -25,7 +25,6 @@ import {
   MAX_PAGE,
   MAX_SEARCH,
   type Message,
-  type MessageState,
   type NewAnswer,
   type NewConversation,
   newId,
@@ -33,6 +32,8 @@ import {
   notFound,
   type Page,
   type Role,
+  rowToConversation,
+  rowToMessage,
   type SearchHit,
   searchTerms,
   type Store,
@@ -50,34 +51,11 @@ const HEADLINE = `StartSel=${MARK_START}, StopSel=${MARK_END}, MaxWords=24, MinW
 
 // BIGINT arrives as a string: milliseconds fit a double exactly for the next 285,000 years.
 function toConversation(row: Row): Conversation {
-  return {
-    id: row.id as string,
-    ownerId: row.owner_id as string,
-    title: row.title as string,
-    createdAt: Number(row.created_at),
-    updatedAt: Number(row.updated_at),
-    deletedAt: row.deleted_at === null ? null : Number(row.deleted_at),
-  };
+  return rowToConversation(row);
 }
 
 function toMessage(row: Row): Message {
-  return {
-    id: row.id as string,
-    conversationId: row.conversation_id as string,
-    ownerId: row.owner_id as string,
-    parentId: row.parent_id as string | null,
-    role: row.role as Role,
-    content: row.content as string,
-    thinking: row.thinking as string,
-    model: row.model as string | null,
-    state: row.state as MessageState,
-    errorCode: row.error_code as string | null,
-    errorMessage: row.error_message as string | null,
-    stats: row.stats as JsonObject | null,
-    lastSeq: Number(row.last_seq),
-    createdAt: Number(row.created_at),
-    updatedAt: Number(row.updated_at),
-  };
+  return rowToMessage(row, row.stats as JsonObject | null);
 }
 
 function isUniqueViolation(error: unknown): boolean {

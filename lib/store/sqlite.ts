@@ -22,7 +22,6 @@ import {
   MAX_PAGE,
   MAX_SEARCH,
   type Message,
-  type MessageState,
   type NewAnswer,
   type NewConversation,
   newId,
@@ -31,6 +30,8 @@ import {
   type Page,
   parseStats,
   type Role,
+  rowToConversation,
+  rowToMessage,
   type SearchHit,
   searchTerms,
   type Store,
@@ -43,34 +44,11 @@ const MESSAGE_COLUMNS = `id, conversation_id, owner_id, parent_id, role, content
   state, error_code, error_message, stats, last_seq, created_at, updated_at`;
 
 function toConversation(row: Row): Conversation {
-  return {
-    id: row.id as string,
-    ownerId: row.owner_id as string,
-    title: row.title as string,
-    createdAt: Number(row.created_at),
-    updatedAt: Number(row.updated_at),
-    deletedAt: row.deleted_at === null ? null : Number(row.deleted_at),
-  };
+  return rowToConversation(row);
 }
 
 function toMessage(row: Row): Message {
-  return {
-    id: row.id as string,
-    conversationId: row.conversation_id as string,
-    ownerId: row.owner_id as string,
-    parentId: row.parent_id as string | null,
-    role: row.role as Role,
-    content: row.content as string,
-    thinking: row.thinking as string,
-    model: row.model as string | null,
-    state: row.state as MessageState,
-    errorCode: row.error_code as string | null,
-    errorMessage: row.error_message as string | null,
-    stats: parseStats(row.stats as string | null),
-    lastSeq: Number(row.last_seq),
-    createdAt: Number(row.created_at),
-    updatedAt: Number(row.updated_at),
-  };
+  return rowToMessage(row, parseStats(row.stats as string | null));
 }
 
 /** Opens (creating if needed) the database file and brings its schema up to date. */

@@ -343,3 +343,42 @@ export function parseStats(text: string | null): JsonObject | null {
 export function notFound(what: string, id: string): StoreError {
   return new StoreError("not_found", `No ${what} ${JSON.stringify(id.slice(0, 64))}.`);
 }
+
+/**
+ * A database row as a {@link Conversation}. Both databases name columns alike; times come as
+ * numbers (SQLite) or BIGINT strings (PostgreSQL): milliseconds fit a double exactly.
+ */
+export function rowToConversation(row: Readonly<Record<string, unknown>>): Conversation {
+  return {
+    id: row.id as string,
+    ownerId: row.owner_id as string,
+    title: row.title as string,
+    createdAt: Number(row.created_at),
+    updatedAt: Number(row.updated_at),
+    deletedAt: row.deleted_at === null ? null : Number(row.deleted_at),
+  };
+}
+
+/** A database row as a {@link Message}; `stats` is decoded by the caller's dialect. */
+export function rowToMessage(
+  row: Readonly<Record<string, unknown>>,
+  stats: JsonObject | null,
+): Message {
+  return {
+    id: row.id as string,
+    conversationId: row.conversation_id as string,
+    ownerId: row.owner_id as string,
+    parentId: row.parent_id as string | null,
+    role: row.role as Role,
+    content: row.content as string,
+    thinking: row.thinking as string,
+    model: row.model as string | null,
+    state: row.state as MessageState,
+    errorCode: row.error_code as string | null,
+    errorMessage: row.error_message as string | null,
+    stats,
+    lastSeq: Number(row.last_seq),
+    createdAt: Number(row.created_at),
+    updatedAt: Number(row.updated_at),
+  };
+}
