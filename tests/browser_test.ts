@@ -12,6 +12,7 @@ import { assert, assertEquals, assertMatch } from "./helpers/assert.ts";
 import { startTestApp, type TestApp } from "./helpers/app.ts";
 import { type BrowserSession, withBrowser } from "./helpers/browser.ts";
 import { type Fixture, withApp } from "./helpers/fixture.ts";
+import { unusedPort } from "./helpers/ports.ts";
 
 type Env = Record<string, string>;
 type BrowserFixture = Fixture & BrowserSession;
@@ -41,13 +42,6 @@ async function within<T>(promise: Promise<T>, ms: number, what: string): Promise
   } finally {
     clearTimeout(timer);
   }
-}
-
-function unusedPort(): number {
-  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  const { port } = listener.addr as Deno.NetAddr;
-  listener.close();
-  return port;
 }
 
 interface ChatBody {
@@ -367,7 +361,13 @@ browserTest(
 
 browserTest(
   "Ollama unreachable at page load: the model area says so",
-  { OLLAMA_HOST: `127.0.0.1:${unusedPort()}` },
+  {
+    // A getter: the port is taken when the test starts, not when the file loads, so no other
+    // test's server can have been given it in between.
+    get OLLAMA_HOST() {
+      return `127.0.0.1:${unusedPort()}`;
+    },
+  },
   async ({ page, open, log }) => {
     await open();
     const { model, textbox, answers } = ui(page);

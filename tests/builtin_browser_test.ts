@@ -14,16 +14,10 @@ import { startTestApp } from "./helpers/app.ts";
 import { type BrowserSession, withBrowser } from "./helpers/browser.ts";
 import { dataDir, modelName } from "./helpers/builtin_model.ts";
 import { withApp } from "./helpers/fixture.ts";
+import { unusedPort } from "./helpers/ports.ts";
 
 const LABEL = `${modelName} — built in · 98 MB · 135M Q4_1`;
 const MODEL_BYTES = 98_362_432;
-
-function unusedPort(): number {
-  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  const { port } = listener.addr as Deno.NetAddr;
-  listener.close();
-  return port;
-}
 
 /** The page's landmarks, by role and name. */
 function ui(page: Page) {

@@ -15,6 +15,7 @@ import { dataDir, modelName, modelPath } from "./helpers/builtin_model.ts";
 import { withApp } from "./helpers/fixture.ts";
 import { TestClient } from "./helpers/ws_client.ts";
 import type { AnswerEndFrame, ServerFrame } from "../lib/protocol.ts";
+import { unusedPort } from "./helpers/ports.ts";
 
 type Env = Record<string, string>;
 
@@ -23,13 +24,6 @@ const MODEL_BYTES = 98_362_432;
 const MODEL_FILE = "SmolLM2-135M-Instruct.Q4_1.gguf";
 
 /** A loopback port nothing listens on (reserved, then released). */
-function unusedPort(): number {
-  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  const { port } = listener.addr as Deno.NetAddr;
-  listener.close();
-  return port;
-}
-
 /** Built-in models on, over the helper's models folder, and no Ollama anywhere. */
 function noOllama(env: Env = {}): Env {
   return {

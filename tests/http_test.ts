@@ -3,13 +3,7 @@ import { assert, assertEquals, assertMatch } from "./helpers/assert.ts";
 import { spawnApp } from "./helpers/app.ts";
 import { withApp } from "./helpers/fixture.ts";
 import { TestClient } from "./helpers/ws_client.ts";
-
-function unusedPort(): number {
-  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  const { port } = listener.addr as Deno.NetAddr;
-  listener.close();
-  return port;
-}
+import { unusedPort } from "./helpers/ports.ts";
 
 Deno.test("http - the shell is rendered on the server with the island and a strict CSP", async () => {
   await withApp({ OLLAMA_MODEL: "qwen3:0.6b" }, async ({ app }) => {
