@@ -4,6 +4,7 @@
  * folder. Rules: never edit a migration that has shipped, add the next number instead.
  */
 import { migration as m001 } from "./001_init.ts";
+import { migration as m002 } from "./002_faster_reads.ts";
 
 export interface Migration {
   /** 1, 2, 3…: the file's number; recorded in `schema_migrations` once applied. */
@@ -14,7 +15,7 @@ export interface Migration {
   readonly postgres: readonly string[];
 }
 
-export const MIGRATIONS: readonly Migration[] = [m001];
+export const MIGRATIONS: readonly Migration[] = [m001, m002];
 
 /** The migrations not yet in `applied`, in order; refuses a database newer than this code. */
 export function pending(applied: readonly number[]): Migration[] {
