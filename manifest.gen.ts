@@ -5,16 +5,18 @@ import type { Manifest } from "./lib/server/types.ts";
 import * as $route0 from "./routes/_app.tsx";
 import * as $route1 from "./routes/api/conversations/[id].ts";
 import * as $route2 from "./routes/api/conversations/[id]/export.ts";
-import * as $route3 from "./routes/api/conversations/[id]/restore.ts";
-import * as $route4 from "./routes/api/conversations/import.ts";
-import * as $route5 from "./routes/api/conversations/index.ts";
-import * as $route6 from "./routes/api/models/index.ts";
-import * as $route7 from "./routes/api/models/load.ts";
-import * as $route8 from "./routes/api/search.ts";
-import * as $route9 from "./routes/c/[id].tsx";
-import * as $route10 from "./routes/health.ts";
-import * as $route11 from "./routes/index.tsx";
-import * as $route12 from "./routes/ws.ts";
+import * as $route3 from "./routes/api/conversations/[id]/messages/[messageId].ts";
+import * as $route4 from "./routes/api/conversations/[id]/messages/[messageId]/restore.ts";
+import * as $route5 from "./routes/api/conversations/[id]/restore.ts";
+import * as $route6 from "./routes/api/conversations/import.ts";
+import * as $route7 from "./routes/api/conversations/index.ts";
+import * as $route8 from "./routes/api/models/index.ts";
+import * as $route9 from "./routes/api/models/load.ts";
+import * as $route10 from "./routes/api/search.ts";
+import * as $route11 from "./routes/c/[id].tsx";
+import * as $route12 from "./routes/health.ts";
+import * as $route13 from "./routes/index.tsx";
+import * as $route14 from "./routes/ws.ts";
 import * as $island0 from "./islands/Chat.tsx";
 
 const manifest: Manifest = {
@@ -22,16 +24,18 @@ const manifest: Manifest = {
     "./routes/_app.tsx": $route0,
     "./routes/api/conversations/[id].ts": $route1,
     "./routes/api/conversations/[id]/export.ts": $route2,
-    "./routes/api/conversations/[id]/restore.ts": $route3,
-    "./routes/api/conversations/import.ts": $route4,
-    "./routes/api/conversations/index.ts": $route5,
-    "./routes/api/models/index.ts": $route6,
-    "./routes/api/models/load.ts": $route7,
-    "./routes/api/search.ts": $route8,
-    "./routes/c/[id].tsx": $route9,
-    "./routes/health.ts": $route10,
-    "./routes/index.tsx": $route11,
-    "./routes/ws.ts": $route12,
+    "./routes/api/conversations/[id]/messages/[messageId].ts": $route3,
+    "./routes/api/conversations/[id]/messages/[messageId]/restore.ts": $route4,
+    "./routes/api/conversations/[id]/restore.ts": $route5,
+    "./routes/api/conversations/import.ts": $route6,
+    "./routes/api/conversations/index.ts": $route7,
+    "./routes/api/models/index.ts": $route8,
+    "./routes/api/models/load.ts": $route9,
+    "./routes/api/search.ts": $route10,
+    "./routes/c/[id].tsx": $route11,
+    "./routes/health.ts": $route12,
+    "./routes/index.tsx": $route13,
+    "./routes/ws.ts": $route14,
   },
   islands: {
     "./islands/Chat.tsx": $island0,
