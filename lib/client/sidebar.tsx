@@ -9,6 +9,9 @@ import { escapeHtml } from "./markdown.ts";
 import type { SearchHit } from "./api.ts";
 import { conversationPath, type ConversationSummary } from "./conversations.ts";
 import type { LibraryController, LibraryState } from "./library.ts";
+import type { MessageDeleter } from "./message_delete.ts";
+import { ShortcutsHelp, ThemeSwitch } from "./preferences.tsx";
+import type { ThemeChoice } from "./theme.ts";
 
 export interface SidebarProps {
   readonly library: LibraryState;
@@ -19,6 +22,9 @@ export interface SidebarProps {
   /** The current conversation was deleted. */
   readonly onDeletedCurrent: () => void;
   readonly id: string;
+  /** The search box's id, for Ctrl+K. */
+  readonly searchId: string;
+  readonly theme: ThemeChoice;
 }
 
 export function Sidebar(props: SidebarProps) {
@@ -26,9 +32,18 @@ export function Sidebar(props: SidebarProps) {
   const open = library.drawerOpen.value;
   return (
     <aside id={props.id} class="sidebar" data-open={open ? "true" : "false"}>
-      <SearchBox library={library} controller={controller} onOpen={props.onOpen} />
+      <SearchBox
+        library={library}
+        controller={controller}
+        onOpen={props.onOpen}
+        id={props.searchId}
+      />
       <ConversationList {...props} />
-      <ImportButton library={library} controller={controller} onOpen={props.onOpen} />
+      <div class="sidebar-foot">
+        <ImportButton library={library} controller={controller} onOpen={props.onOpen} />
+        <ShortcutsHelp />
+        <ThemeSwitch initial={props.theme} />
+      </div>
     </aside>
   );
 }
@@ -37,7 +52,9 @@ export function Sidebar(props: SidebarProps) {
 // Search
 
 function SearchBox(
-  { library, controller, onOpen }: Pick<SidebarProps, "library" | "controller" | "onOpen">,
+  { library, controller, onOpen, id }: Pick<SidebarProps, "library" | "controller" | "onOpen"> & {
+    id: string;
+  },
 ) {
   const hits = library.hits.value;
   const error = library.searchError.value;
@@ -45,8 +62,11 @@ function SearchBox(
     <div class="search" role="search">
       <input
         type="search"
+        id={id}
         class="search-input"
         aria-label="Search conversations"
+        aria-keyshortcuts="Control+K"
+        title="Search conversations (Ctrl+K)"
         placeholder="Search conversations"
         value={library.query.value}
         onInput={(event) => controller.setQuery(event.currentTarget.value)}
@@ -290,12 +310,27 @@ function ImportButton(
 
 /** The undo toast and action errors, fixed at the bottom of the page. */
 export function Toasts(
-  { library, controller }: { library: LibraryState; controller: LibraryController },
+  { library, controller, deleter }: {
+    library: LibraryState;
+    controller: LibraryController;
+    deleter: MessageDeleter;
+  },
 ) {
   const deleted = library.deleted.value;
   const alert = library.alert.value;
+  const message = deleter.deleted.value;
   return (
     <div class="toasts">
+      {message && (
+        <div class="toast" role="alert">
+          <span>
+            {message.count === 1 ? "Message deleted" : `${message.count} messages deleted`}
+          </span>
+          <button type="button" class="btn btn-small" onClick={() => deleter.undo()}>
+            Undo
+          </button>
+        </div>
+      )}
       {deleted && (
         <div class="toast" role="alert">
           <span>Conversation deleted</span>

@@ -190,6 +190,8 @@ export interface ChatState {
   /** A message to bring into view and mark briefly (a search hit), by server id. */
   readonly highlight: Signal<string | undefined>;
   readonly input: Signal<string>;
+  /** The prompt being edited in place (its key), if any: one at a time. */
+  readonly editing: Signal<string | undefined>;
   /** Largest frame the server accepts, from `hello`. */
   readonly maxMessageBytes: Signal<number | undefined>;
   /** The answer being asked for or streamed at the end of the visible branch, if any. */
@@ -229,6 +231,7 @@ export function createChatState(defaultModel: string): ChatState {
     visible,
     highlight: signal<string | undefined>(undefined),
     input: signal(""),
+    editing: signal<string | undefined>(undefined),
     maxMessageBytes: signal<number | undefined>(undefined),
     active,
     busy: computed(() => active.value !== undefined),
@@ -665,6 +668,8 @@ export function createChatController(state: ChatState, deps: ControllerDeps): Ch
             code: frame.error?.code ?? "backend_error",
             message: frame.error?.message ?? "The answer failed. Press Retry to ask again.",
           });
+          // Nothing came back: the prompt goes back in the input, to edit or send again.
+          if (!message.content.value) restorePrompt(message);
         }
         break;
       default:
@@ -743,6 +748,8 @@ export function createChatController(state: ChatState, deps: ControllerDeps): Ch
 
     retry(message) {
       if (isLive(message)) return;
+      const prompt = message.prompt || storedPrompt(message)?.content;
+      if (prompt && state.input.value === prompt && !state.busy.value) state.input.value = "";
       if (storedPrompt(message)) {
         controller.regenerate(message);
         return;
@@ -863,6 +870,7 @@ export function createChatController(state: ChatState, deps: ControllerDeps): Ch
     clear() {
       resumes = [];
       batch(() => {
+        state.editing.value = undefined;
         state.conversationId.value = undefined;
         state.title.value = undefined;
         state.messages.value = [];
