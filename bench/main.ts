@@ -21,7 +21,9 @@
  *
  * `--suite` picks the suites (default all): `relay` (this file), `builtin` (the built-in
  * llama.cpp engine against node-llama-cpp directly, bench/builtin.ts) and `store` (the
- * conversation store on SQLite and PostgreSQL, bench/store.ts; `--full` for 1,000,000 messages).
+ * conversation store on SQLite and PostgreSQL, bench/store.ts; `--full` for 1,000,000 messages)
+ * and `page` (the chat page in Chromium: weight, first paint, opening a long conversation;
+ * bench/page.ts; `--page-rounds=15 --page-messages=1000 --page-out=…`).
  */
 import { spawnApp } from "../tests/helpers/app.ts";
 import { cpuMs, peakRssBytes, rssBytes, RssSampler } from "./procfs.ts";
@@ -35,6 +37,7 @@ import {
 } from "./relay.ts";
 import { round, summarize, type Summary } from "./stats.ts";
 import { mainStore, parseStoreFlags, STORE_FLAG_NAMES, type StoreFlags } from "./store.ts";
+import { mainPage, PAGE_FLAG_NAMES, type PageFlags, parsePageFlags } from "./page.ts";
 import {
   BUILTIN_FLAG_NAMES,
   type BuiltinFlags,
@@ -42,7 +45,7 @@ import {
   parseBuiltinFlags,
 } from "./builtin.ts";
 
-const SUITES = ["relay", "builtin", "store"] as const;
+const SUITES = ["relay", "builtin", "store", "page"] as const;
 type Suite = (typeof SUITES)[number];
 
 interface Flags {
@@ -58,6 +61,7 @@ interface Flags {
   readonly suites: Suite[];
   readonly builtin: BuiltinFlags;
   readonly store: StoreFlags;
+  readonly page: PageFlags;
 }
 
 const TARGETS = {
@@ -89,6 +93,7 @@ export function parseFlags(args: readonly string[]): Flags {
     "token-delay-ms",
     ...BUILTIN_FLAG_NAMES,
     ...STORE_FLAG_NAMES,
+    ...PAGE_FLAG_NAMES,
   ];
   for (const key of values.keys()) {
     if (!known.includes(key)) throw new Error(`unknown flag --${key} (known: ${known})`);
@@ -112,6 +117,7 @@ export function parseFlags(args: readonly string[]): Flags {
     suites: SUITES.filter((s) => suites.includes(s)),
     builtin: parseBuiltinFlags(values),
     store: parseStoreFlags(values),
+    page: parsePageFlags(values),
     streams,
     tokens: positive("tokens", values.get("tokens") ?? (quick ? "50" : "200")),
     quick,
@@ -559,6 +565,8 @@ async function main(): Promise<void> {
   if (flags.suites.includes("builtin")) await mainBuiltin(flags.builtin, machineInfo(), say);
   if (flags.suites.includes("store") && flags.suites.length > 1) say("");
   if (flags.suites.includes("store")) await mainStore(flags.store, machineInfo(), say);
+  if (flags.suites.includes("page") && flags.suites.length > 1) say("");
+  if (flags.suites.includes("page")) await mainPage(flags.page, machineInfo(), say);
 }
 
 async function mainRelay(flags: Flags): Promise<void> {

@@ -19,6 +19,7 @@ import {
   searchConversations,
 } from "../lib/client/api.ts";
 import { announcementOf, Announcer, OfflineBanner } from "../lib/client/banners.tsx";
+import { preloadMarkdown } from "../lib/client/markdown_loader.ts";
 import { createMessageDeleter } from "../lib/client/message_delete.ts";
 import { shortcutOf } from "../lib/client/shortcuts.ts";
 import type { ThemeChoice } from "../lib/client/theme.ts";
@@ -164,6 +165,7 @@ export default function Chat(
       controller.clear();
       state.load.value = { state: "loading" };
     }
+    preloadMarkdown(); // in parallel with the conversation itself
     const result = await getConversation(id);
     if (token !== loadToken.current) return;
     if (result.ok) {

@@ -2,10 +2,11 @@
  * The chat island's pieces. Not islands themselves (islands/ holds only `Chat.tsx`); they read
  * the per-instance state from props, so they render the same on the server and in the browser.
  */
-import type { ComponentChildren, Ref } from "preact";
-import { useEffect, useId, useMemo, useRef, useState } from "preact/hooks";
+import type { ComponentChildren, Ref, RefObject } from "preact";
+import { useEffect, useId, useLayoutEffect, useMemo, useRef, useState } from "preact/hooks";
+import { preloadMarkdown } from "./markdown_loader.ts";
 import { copyText } from "./clipboard.ts";
-import { ensureLanguages, renderMarkdown } from "./markdown.ts";
+import { ensureLanguages, renderMarkdown } from "./markdown_loader.ts";
 import { type Versions, versionsOf } from "./conversations.ts";
 import {
   type AssistantMessage,
@@ -13,6 +14,7 @@ import {
   formatBytes,
   formatStats,
   type Message,
+  MESSAGE_WINDOW,
   modelLabel,
   type ModelOption,
   type UserMessage,
@@ -484,7 +486,9 @@ export function MessageList(
     onExample: (prompt: string) => void;
   },
 ) {
-  const messages = state.visible.value;
+  const branch = state.visible.value;
+  const hidden = Math.max(0, branch.length - state.shown.value);
+  const messages = hidden > 0 ? branch.slice(hidden) : branch;
   const children = state.children.value;
   const busy = state.busy.value;
   const notice = state.notice.value;
@@ -506,6 +510,13 @@ export function MessageList(
           <EmptyState model={state.model.value} onExample={onExample} />
         )}
         {load.state === "loading" && messages.length === 0 && <Skeleton />}
+        {hidden > 0 && (
+          <EarlierMessages
+            count={hidden}
+            scroller={scrollerRef as RefObject<HTMLElement>}
+            onShow={() => (state.shown.value += MESSAGE_WINDOW)}
+          />
+        )}
         {messages.map((message) =>
           message.kind === "user"
             ? (
@@ -536,6 +547,49 @@ export function MessageList(
       )}
       {notice && <p class="notice" data-testid="notice">{notice}</p>}
     </main>
+  );
+}
+
+/**
+ * "Show earlier messages": renders the next older part of a long conversation, by button or
+ * when it scrolls into view, keeping what the person was reading where it was.
+ */
+function EarlierMessages(
+  { count, scroller, onShow }: {
+    count: number;
+    scroller: RefObject<HTMLElement>;
+    onShow: () => void;
+  },
+) {
+  const button = useRef<HTMLButtonElement>(null);
+  const fromBottom = useRef<number | undefined>(undefined);
+  const show = () => {
+    const el = scroller.current;
+    if (el) fromBottom.current = el.scrollHeight - el.scrollTop;
+    onShow();
+  };
+  // After the older messages are in, the same text stays under the reader's eyes.
+  useLayoutEffect(() => {
+    const el = scroller.current;
+    if (el && fromBottom.current !== undefined) el.scrollTop = el.scrollHeight - fromBottom.current;
+    fromBottom.current = undefined;
+  }, [count]);
+  useEffect(() => {
+    const el = button.current;
+    if (!el || typeof IntersectionObserver === "undefined") return;
+    const observer = new IntersectionObserver((entries) => {
+      // Only a person scrolling up brings it into view: the page opens at the bottom.
+      if (entries.some((e) => e.isIntersecting) && (scroller.current?.scrollTop ?? 0) > 0) show();
+    }, { root: scroller.current, rootMargin: "200px 0px 0px 0px" });
+    observer.observe(el);
+    return () => observer.disconnect();
+  }, [count]);
+  return (
+    <div class="earlier">
+      <button type="button" class="btn btn-ghost btn-small" ref={button} onClick={show}>
+        Show earlier messages ({count})
+      </button>
+    </div>
   );
 }
 
@@ -614,7 +668,11 @@ export function Composer(
           rows={1}
           placeholder="Send a message…"
           value={state.input.value}
-          onInput={(event) => (state.input.value = event.currentTarget.value)}
+          onInput={(event) => {
+            state.input.value = event.currentTarget.value;
+            // An answer will need the Markdown renderer: fetch it while the person types.
+            preloadMarkdown();
+          }}
           onKeyDown={(event) => {
             if (
               event.key === "ArrowUp" && !event.shiftKey && !event.ctrlKey && !event.altKey &&

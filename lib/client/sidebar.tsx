@@ -3,14 +3,13 @@
  * delete with undo, import. A drawer under 768 px (styles.css). State lives in library.ts.
  */
 import type { Ref } from "preact";
-import { useEffect, useMemo, useRef, useState } from "preact/hooks";
-import DOMPurify from "dompurify";
-import { escapeHtml } from "./markdown.ts";
+import { useEffect, useRef, useState } from "preact/hooks";
 import type { SearchHit } from "./api.ts";
 import { conversationPath, type ConversationSummary } from "./conversations.ts";
 import type { LibraryController, LibraryState } from "./library.ts";
 import type { MessageDeleter } from "./message_delete.ts";
 import { ShortcutsHelp, ThemeSwitch } from "./preferences.tsx";
+import { snippetParts } from "./snippet.ts";
 import type { ThemeChoice } from "./theme.ts";
 
 export interface SidebarProps {
@@ -90,15 +89,6 @@ function SearchBox(
 function SearchResults(
   { hits, onOpen }: { hits: readonly SearchHit[]; onOpen: SidebarProps["onOpen"] },
 ) {
-  // The server escapes the snippet and adds only <mark>; DOMPurify makes sure of it.
-  const purify = useMemo(
-    () => (typeof window === "undefined" ? undefined : DOMPurify(window)),
-    [],
-  );
-  const clean = (html: string) =>
-    purify?.isSupported
-      ? purify.sanitize(html, { ALLOWED_TAGS: ["mark"], ALLOWED_ATTR: [] })
-      : escapeHtml(html);
   return (
     <ul class="search-results" aria-label="Search results">
       {hits.map((hit) => (
@@ -109,7 +99,7 @@ function SearchResults(
             onClick={() => onOpen(hit.conversationId, hit.messageId)}
           >
             <span class="search-title">{hit.title}</span>
-            <Snippet html={clean(hit.snippet)} />
+            <Snippet html={hit.snippet} />
           </button>
         </li>
       ))}
@@ -117,10 +107,18 @@ function SearchResults(
   );
 }
 
-/** Markup already cleaned to text and `<mark>`. */
+/**
+ * The server's snippet (escaped text with `<mark>` around matches) as text nodes and `<mark>`
+ * elements: nothing is parsed as HTML, so nothing in it can run.
+ */
 function Snippet({ html }: { html: string }) {
-  // deno-lint-ignore react-no-danger
-  return <span class="search-snippet" dangerouslySetInnerHTML={{ __html: html }} />;
+  return (
+    <span class="search-snippet">
+      {snippetParts(html).map((part, i) =>
+        part.marked ? <mark key={i}>{part.text}</mark> : part.text
+      )}
+    </span>
+  );
 }
 
 // ---------------------------------------------------------------------------------------------

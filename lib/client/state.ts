@@ -190,6 +190,11 @@ export interface ChatState {
   /** A message to bring into view and mark briefly (a search hit), by server id. */
   readonly highlight: Signal<string | undefined>;
   readonly input: Signal<string>;
+  /**
+   * How many of the newest messages of the branch are rendered; earlier ones come in steps of
+   * {@link MESSAGE_WINDOW} as the person scrolls up, so a long conversation opens fast.
+   */
+  readonly shown: Signal<number>;
   /** The prompt being edited in place (its key), if any: one at a time. */
   readonly editing: Signal<string | undefined>;
   /** Largest frame the server accepts, from `hello`. */
@@ -198,6 +203,9 @@ export interface ChatState {
   readonly active: ReadonlySignal<AssistantMessage | undefined>;
   readonly busy: ReadonlySignal<boolean>;
 }
+
+/** Messages rendered at first, and added each time earlier ones are asked for. */
+export const MESSAGE_WINDOW = 40;
 
 export function isLive(message: AssistantMessage): boolean {
   return message.status.value === "pending" || message.status.value === "streaming";
@@ -231,6 +239,7 @@ export function createChatState(defaultModel: string): ChatState {
     visible,
     highlight: signal<string | undefined>(undefined),
     input: signal(""),
+    shown: signal(MESSAGE_WINDOW),
     editing: signal<string | undefined>(undefined),
     maxMessageBytes: signal<number | undefined>(undefined),
     active,
@@ -863,7 +872,16 @@ export function createChatController(state: ChatState, deps: ControllerDeps): Ch
         state.load.value = { state: "idle" };
         state.notice.value = undefined;
         state.highlight.value = focus;
+        if (!sameConversation) state.shown.value = MESSAGE_WINDOW;
       });
+      if (focus !== undefined) {
+        // A search hit above the window: render down from it (and a little context).
+        const branch = state.visible.value;
+        const index = branch.findIndex((m) => m.id === focus);
+        if (index >= 0 && branch.length - index > state.shown.value) {
+          state.shown.value = branch.length - index + 2;
+        }
+      }
       for (const m of messages) if (m.kind === "assistant" && isLive(m)) resume(m);
     },
 
@@ -871,6 +889,7 @@ export function createChatController(state: ChatState, deps: ControllerDeps): Ch
       resumes = [];
       batch(() => {
         state.editing.value = undefined;
+        state.shown.value = MESSAGE_WINDOW;
         state.conversationId.value = undefined;
         state.title.value = undefined;
         state.messages.value = [];

@@ -6,6 +6,7 @@ import type { Asset } from "./islands.ts";
 
 const TYPES: Record<string, string> = {
   css: "text/css; charset=utf-8",
+  html: "text/html; charset=utf-8",
   js: "text/javascript; charset=utf-8",
   svg: "image/svg+xml",
   png: "image/png",
