@@ -413,10 +413,10 @@ uxTest("a long conversation opens at its newest messages; earlier ones come on r
   const { log: messages, prompts } = ui(page);
   await prompts.getByText("Question 98", { exact: true }).waitFor();
   const rendered = messages.locator("[data-role]");
+  assertEquals(await rendered.count(), 20);
+  await page.getByRole("button", { name: "Show earlier messages (80)" }).click();
+  await page.getByRole("button", { name: "Show earlier messages (60)" }).waitFor();
   assertEquals(await rendered.count(), 40);
-  await page.getByRole("button", { name: "Show earlier messages (60)" }).click();
-  await page.getByRole("button", { name: "Show earlier messages (20)" }).waitFor();
-  assertEquals(await rendered.count(), 80);
 
   // A search hit far up is shown, whatever the window.
   await open(`/c/${chat.id}`);
