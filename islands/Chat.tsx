@@ -482,12 +482,18 @@ export default function Chat(
                   <a
                     class="btn btn-ghost btn-small"
                     href={exportUrl(currentId, "markdown")}
+                    aria-label="Export Markdown"
                     download
                   >
-                    Export Markdown
+                    <span class="wide-only">Export</span> Markdown
                   </a>
-                  <a class="btn btn-ghost btn-small" href={exportUrl(currentId, "json")} download>
-                    Export JSON
+                  <a
+                    class="btn btn-ghost btn-small"
+                    href={exportUrl(currentId, "json")}
+                    aria-label="Export JSON"
+                    download
+                  >
+                    <span class="wide-only">Export</span> JSON
                   </a>
                 </span>
               )}

@@ -29,14 +29,20 @@ function escape(text: string): string {
   return text.replace(/[&<>"']/g, (ch) => `&#${ch.charCodeAt(0)};`);
 }
 
+/**
+ * Sources shown as plain text before the renderer came: a component whose check runs after it
+ * arrived must still be told to render again. Only filled during the first download.
+ */
+const shownPlain = new Set<string>();
+
 export function renderMarkdown(source: string): string {
   if (renderer) return renderer.renderMarkdown(source);
+  shownPlain.add(source);
   return source.split(/\n{2,}/).map((p) => `<p class="md-plain">${escape(p)}</p>`).join("");
 }
 
 export async function ensureLanguages(source: string): Promise<boolean> {
-  if (renderer) return renderer.ensureLanguages(source);
-  const module = await preloadMarkdown();
-  await module.ensureLanguages(source);
-  return true;
+  const module = renderer ?? await preloadMarkdown();
+  const loaded = await module.ensureLanguages(source);
+  return loaded || shownPlain.has(source);
 }
