@@ -425,3 +425,19 @@ uxTest("a long conversation opens at its newest messages; earlier ones come on r
   await prompts.getByText("The zebra question", { exact: true }).waitFor();
   assertQuiet(log);
 });
+
+uxTest("offline: a banner when the server stays unreachable, gone once it answers", {}, async (
+  { page, open },
+) => {
+  let reachable = false;
+  await page.routeWebSocket(/\/ws$/, (ws) => {
+    if (reachable) ws.connectToServer();
+    else ws.close({ code: 1006 });
+  });
+  await open();
+  const banner = page.getByText(/^The server can't be reached\./);
+  await banner.waitFor({ timeout: 15_000 });
+  reachable = true;
+  await connected(page);
+  await banner.waitFor({ state: "detached" });
+});
