@@ -6,15 +6,18 @@ import * as $route0 from "./routes/_app.tsx";
 import * as $route1 from "./routes/api/conversations/[id].ts";
 import * as $route2 from "./routes/api/conversations/[id]/export.ts";
 import * as $route3 from "./routes/api/conversations/[id]/restore.ts";
-import * as $route4 from "./routes/api/conversations/import.ts";
-import * as $route5 from "./routes/api/conversations/index.ts";
-import * as $route6 from "./routes/api/models/index.ts";
-import * as $route7 from "./routes/api/models/load.ts";
-import * as $route8 from "./routes/api/search.ts";
-import * as $route9 from "./routes/c/[id].tsx";
-import * as $route10 from "./routes/health.ts";
-import * as $route11 from "./routes/index.tsx";
-import * as $route12 from "./routes/ws.ts";
+import * as $route4 from "./routes/api/conversations/[id]/settings.ts";
+import * as $route5 from "./routes/api/conversations/import.ts";
+import * as $route6 from "./routes/api/conversations/index.ts";
+import * as $route7 from "./routes/api/models/index.ts";
+import * as $route8 from "./routes/api/models/load.ts";
+import * as $route9 from "./routes/api/presets/[id].ts";
+import * as $route10 from "./routes/api/presets/index.ts";
+import * as $route11 from "./routes/api/search.ts";
+import * as $route12 from "./routes/c/[id].tsx";
+import * as $route13 from "./routes/health.ts";
+import * as $route14 from "./routes/index.tsx";
+import * as $route15 from "./routes/ws.ts";
 import * as $island0 from "./islands/Chat.tsx";
 
 const manifest: Manifest = {
@@ -23,15 +26,18 @@ const manifest: Manifest = {
     "./routes/api/conversations/[id].ts": $route1,
     "./routes/api/conversations/[id]/export.ts": $route2,
     "./routes/api/conversations/[id]/restore.ts": $route3,
-    "./routes/api/conversations/import.ts": $route4,
-    "./routes/api/conversations/index.ts": $route5,
-    "./routes/api/models/index.ts": $route6,
-    "./routes/api/models/load.ts": $route7,
-    "./routes/api/search.ts": $route8,
-    "./routes/c/[id].tsx": $route9,
-    "./routes/health.ts": $route10,
-    "./routes/index.tsx": $route11,
-    "./routes/ws.ts": $route12,
+    "./routes/api/conversations/[id]/settings.ts": $route4,
+    "./routes/api/conversations/import.ts": $route5,
+    "./routes/api/conversations/index.ts": $route6,
+    "./routes/api/models/index.ts": $route7,
+    "./routes/api/models/load.ts": $route8,
+    "./routes/api/presets/[id].ts": $route9,
+    "./routes/api/presets/index.ts": $route10,
+    "./routes/api/search.ts": $route11,
+    "./routes/c/[id].tsx": $route12,
+    "./routes/health.ts": $route13,
+    "./routes/index.tsx": $route14,
+    "./routes/ws.ts": $route15,
   },
   islands: {
     "./islands/Chat.tsx": $island0,
