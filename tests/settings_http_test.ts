@@ -156,7 +156,7 @@ Deno.test("settings http - a new chat is created with its settings", async () =>
     );
     assertEquals(response.status, 201);
     const body = await response.json();
-    assertEquals(body.conversation.title, "");
+    assertEquals(body.conversation.title, "New chat");
     assertEquals(body.settings, { systemPrompt: "Rhyme.", temperature: 1.5 });
     assertEquals(await app.store.getSettings(owner, body.conversation.id), body.settings);
     await expectError(

@@ -22,7 +22,7 @@ import {
 import { type Store, StoreError } from "../store/store.ts";
 import type { AnswerRegistry, AnswerSpec, Watcher } from "./answers.ts";
 import { effectiveSettings } from "../settings.ts";
-import { branchTo, modelInput, titleFrom } from "./history.ts";
+import { branchTo, modelInput, NEW_CHAT_TITLE, titleFrom } from "./history.ts";
 import { Outbox } from "./outbox.ts";
 import type { AbortReason } from "./turn.ts";
 
@@ -172,7 +172,7 @@ export class ChatConnection {
     } else {
       const existing = await store.getConversation(LOCAL_OWNER, conversationId);
       // A chat created by saving its settings (no message yet) is named by its first prompt.
-      if (existing.title === "" && (message.parentId ?? null) === null) {
+      if (existing.title === NEW_CHAT_TITLE && (message.parentId ?? null) === null) {
         title = titleFrom(message.content);
         await store.renameConversation(LOCAL_OWNER, conversationId, title);
       }

@@ -1,5 +1,6 @@
 import { conversationJson, limitParam, storeCall } from "../../../lib/conversation_http.ts";
 import { ownerOf } from "../../../lib/owner.ts";
+import { NEW_CHAT_TITLE } from "../../../lib/chat/history.ts";
 import { json, readJsonObject } from "../../../lib/server/http_error.ts";
 import { parseSettingsPatch, settingsDefaults, settingsFromPatch } from "../../../lib/settings.ts";
 import { settingsCall, settingsJson, settingsMember } from "../../../lib/settings_http.ts";
@@ -33,7 +34,7 @@ export const handler = {
       const owner = ownerOf(ctx.req);
       const body = await readJsonObject(ctx.req, config.limits.maxBodyBytes);
       const settings = settingsFromPatch(parseSettingsPatch(settingsMember(body), config.settings));
-      const conversation = await store.createConversation(owner);
+      const conversation = await store.createConversation(owner, { title: NEW_CHAT_TITLE });
       const saved = await store.setSettings(owner, conversation.id, settings);
       return json({
         conversation: conversationJson(conversation),
