@@ -26,6 +26,8 @@ import {
 import { conversationIdOf, conversationPath } from "../lib/client/conversations.ts";
 import { createLibraryController, createLibraryState } from "../lib/client/library.ts";
 import { Sidebar, Toasts } from "../lib/client/sidebar.tsx";
+import { conversationModel, rememberModel } from "../lib/client/settings.ts";
+import { SettingsButton } from "../lib/client/settings_button.tsx";
 import { ChatSocket, socketUrl } from "../lib/client/socket.ts";
 import { createChatController, createChatState, pickModel } from "../lib/client/state.ts";
 
@@ -122,6 +124,8 @@ export default function Chat({ title, defaultModel, conversationId }: ChatProps)
   const stickToBottom = useRef(true);
   const lastScrollTop = useRef(0);
   const modelToken = useRef(0);
+  /** The model of the conversation opened first, preferred to the saved choice. */
+  const conversationModelRef = useRef<string | undefined>(undefined);
 
   interface LoadOptions {
     /** A message to bring into view (its branch is shown). */
@@ -136,11 +140,13 @@ export default function Chat({ title, defaultModel, conversationId }: ChatProps)
       controller.clear();
       state.load.value = { state: "loading" };
     }
-    const result = await getConversation(id);
+    const [result, model] = await Promise.all([getConversation(id), conversationModel(id)]);
     if (token !== loadToken.current) return;
     if (result.ok) {
       stickToBottom.current = options.focus === undefined;
       controller.load(result.value, options.focus);
+      // The conversation's own model is selected while it is shown (docs/settings.md).
+      if (model !== undefined) state.model.value = conversationModelRef.current = model;
       return;
     }
     if (options.quiet) return;
@@ -237,7 +243,11 @@ export default function Chat({ title, defaultModel, conversationId }: ChatProps)
         state.modelsError.value = undefined;
         // The server's default follows Ollama coming and going, so prefer its current word.
         const serverDefault = result.value.defaultModel ?? defaultModel;
-        state.model.value = pickModel(result.value.models, serverDefault, readSavedModel());
+        state.model.value = pickModel(
+          result.value.models,
+          serverDefault,
+          conversationModelRef.current ?? readSavedModel(),
+        );
       } else {
         state.models.value = [];
         state.modelsError.value = result.message;
@@ -323,6 +333,7 @@ export default function Chat({ title, defaultModel, conversationId }: ChatProps)
   const onModelChange = async (model: string) => {
     state.model.value = model;
     saveModel(model);
+    if (state.conversationId.value) rememberModel(state.conversationId.value, model);
     const token = ++modelToken.current;
     state.modelLoad.value = { state: "loading", model };
     const result = await loadModel(model, (progress) => {
@@ -398,6 +409,15 @@ export default function Chat({ title, defaultModel, conversationId }: ChatProps)
                   </a>
                 </span>
               )}
+              <SettingsButton
+                conversationId={currentId}
+                model={state.model.value}
+                onCreated={(conversation) => {
+                  controller.load({ conversation, messages: [] });
+                  history.replaceState(null, "", conversationPath(conversation.id));
+                  libraryController.touch(conversation);
+                }}
+              />
               <button
                 type="button"
                 class="btn btn-ghost btn-small"

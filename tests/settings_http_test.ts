@@ -177,7 +177,9 @@ Deno.test("settings http - a new chat is created with its settings", async () =>
 
 Deno.test("settings http - presets: create, list, rename, replace, delete, limits", async () => {
   await withApp(ENV, async ({ app }) => {
-    assertEquals(await (await call(app, "/api/presets")).json(), { items: [], max: 3 });
+    const empty = await (await call(app, "/api/presets")).json();
+    assertEquals([empty.items, empty.max, empty.limits.maxNumCtx], [[], 3, 32768]);
+    assertEquals(empty.defaults.systemPrompt, "You are terse.");
     const created = await call(
       app,
       "/api/presets",

@@ -1,19 +1,41 @@
 import { ownerOf } from "../../../lib/owner.ts";
 import { HttpError, json, readJsonObject } from "../../../lib/server/http_error.ts";
 import type { Context } from "../../../lib/server/types.ts";
-import { parsePresetName, parseSettingsPatch, settingsFromPatch } from "../../../lib/settings.ts";
-import { presetJson, settingsCall, settingsMember } from "../../../lib/settings_http.ts";
+import {
+  parsePresetName,
+  parseSettingsPatch,
+  settingsDefaults,
+  settingsFromPatch,
+} from "../../../lib/settings.ts";
+import {
+  presetJson,
+  settingsCall,
+  settingsJson,
+  settingsMember,
+} from "../../../lib/settings_http.ts";
 import type { State } from "../../../lib/state.ts";
 
 /**
- * The owner's named presets: GET lists them by name, POST `{"name", "settings"}` adds one
+ * The owner's named presets: GET lists them by name (with the configured defaults and limits), POST `{"name", "settings"}` adds one
  * (409 `conflict` when the name is taken, 409 `too_many_presets` past SETTINGS_MAX_PRESETS).
  */
 export const handler = {
   GET(ctx: Context<State>) {
     return settingsCall(async () => {
-      const presets = await ctx.state.store.listPresets(ownerOf(ctx.req));
-      return json({ items: presets.map(presetJson), max: ctx.state.config.settings.maxPresets });
+      const { store, config, backend } = ctx.state;
+      const presets = await store.listPresets(ownerOf(ctx.req));
+      // The defaults and limits too: a new chat's dialog has no conversation to ask.
+      const { defaults, limits } = settingsJson(
+        {},
+        settingsDefaults(config, backend.defaultModel()),
+        config.settings,
+      );
+      return json({
+        items: presets.map(presetJson),
+        max: config.settings.maxPresets,
+        defaults,
+        limits,
+      });
     });
   },
 
