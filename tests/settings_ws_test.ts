@@ -145,3 +145,31 @@ Deno.test("settings ws - the model of the last prompt becomes the conversation's
     assertEquals((await app.store.getSettings(LOCAL_OWNER, id)).model, OTHER);
   });
 });
+
+Deno.test("settings ws - continuing a stopped answer follows the conversation's settings", async () => {
+  await withApp(ENV, async ({ app, ollama, client }) => {
+    ollama.manual = true;
+    ollama.reply = () => ["Once ", "upon ", "a ", "time."];
+    const ws = await client();
+    ws.send({ type: "send", requestId: "r", model: MODEL, content: "A story" });
+    const start = await ws.next("answer.start");
+    ollama.release(1);
+    await ws.next("answer.delta");
+    ws.send({ type: "stop", answerId: start.answerId });
+    assertEquals((await ws.next("answer.end")).reason, "stopped");
+
+    await app.store.setSettings(LOCAL_OWNER, start.conversationId!, {
+      systemPrompt: "Tell it slowly.",
+      topK: 3,
+    });
+    ollama.manual = false;
+    ws.send({ type: "continue", requestId: "c", answerId: start.answerId });
+    const again = await ws.next("answer.start", (f) => f.requestId === "c");
+    await ws.next("answer.end", (f) => f.answerId === again.answerId);
+    const body = lastChat(ollama);
+    assertEquals(body.messages[0], { role: "system", content: "Tell it slowly." });
+    assertEquals(body.messages.at(-1)?.role, "assistant", "the partial answer goes last");
+    assertEquals(body.options?.top_k, 3);
+    assertEquals(body.model, MODEL);
+  });
+});
