@@ -25,6 +25,8 @@ import {
 } from "../lib/client/components.tsx";
 import { conversationIdOf, conversationPath } from "../lib/client/conversations.ts";
 import { createLibraryController, createLibraryState } from "../lib/client/library.ts";
+import { JumpToLatest } from "../lib/client/jump_to_latest.tsx";
+import { ScrollFollower } from "../lib/client/scroll.ts";
 import { Sidebar, Toasts } from "../lib/client/sidebar.tsx";
 import { conversationModel, rememberModel } from "../lib/client/settings.ts";
 import { SettingsButton } from "../lib/client/settings_button.tsx";
@@ -41,8 +43,6 @@ export interface ChatProps {
 }
 
 const MODEL_KEY = "chat.model";
-/** Pixels from the bottom that still count as "at the bottom" for auto-scroll. */
-const BOTTOM_SLACK = 32;
 /** How long a message opened from search stays marked. */
 const HIGHLIGHT_MS = 2000;
 const SIDEBAR_ID = "conversations-sidebar";
@@ -121,8 +121,7 @@ export default function Chat({ title, defaultModel, conversationId }: ChatProps)
   const scrollerRef = useRef<HTMLElement>(null);
   const logRef = useRef<HTMLDivElement>(null);
   const textareaRef = useRef<HTMLTextAreaElement>(null);
-  const stickToBottom = useRef(true);
-  const lastScrollTop = useRef(0);
+  const follower = useMemo(() => new ScrollFollower(), []);
   const modelToken = useRef(0);
   /** The model of the conversation opened first, preferred to the saved choice. */
   const conversationModelRef = useRef<string | undefined>(undefined);
@@ -143,7 +142,8 @@ export default function Chat({ title, defaultModel, conversationId }: ChatProps)
     const [result, model] = await Promise.all([getConversation(id), conversationModel(id)]);
     if (token !== loadToken.current) return;
     if (result.ok) {
-      stickToBottom.current = options.focus === undefined;
+      if (options.focus === undefined) follower.stick();
+      else follower.release();
       controller.load(result.value, options.focus);
       // The conversation's own model is selected while it is shown (docs/settings.md).
       if (model !== undefined) state.model.value = conversationModelRef.current = model;
@@ -170,7 +170,7 @@ export default function Chat({ title, defaultModel, conversationId }: ChatProps)
     controller.clear();
     library.drawerOpen.value = false;
     if (push && location.pathname !== "/") history.pushState(null, "", "/");
-    stickToBottom.current = true;
+    follower.stick();
     textareaRef.current?.focus();
   };
 
@@ -226,7 +226,7 @@ export default function Chat({ title, defaultModel, conversationId }: ChatProps)
   const highlight = state.highlight.value;
   useEffect(() => {
     if (highlight === undefined) return;
-    stickToBottom.current = false;
+    follower.release();
     const el = document.getElementById(`m-${highlight}`);
     el?.scrollIntoView({ block: "center" });
     const timer = setTimeout(() => (state.highlight.value = undefined), HIGHLIGHT_MS);
@@ -274,30 +274,11 @@ export default function Chat({ title, defaultModel, conversationId }: ChatProps)
   useEffect(() => {
     const scroller = scrollerRef.current;
     const log = logRef.current;
-    if (!scroller || !log || typeof ResizeObserver === "undefined") return;
-    const observer = new ResizeObserver(() => {
-      if (stickToBottom.current) scroller.scrollTop = scroller.scrollHeight;
-    });
-    observer.observe(log);
-    return () => observer.disconnect();
-  }, []);
+    return scroller && log ? follower.attach(scroller, log) : undefined;
+  }, [follower]);
 
-  // Only the person moving up unsticks: a scroll event that arrives after the text grew again
-  // (ours, late) must not count as "scrolled away".
-  const onScroll = () => {
-    const el = scrollerRef.current;
-    if (!el) return;
-    const top = el.scrollTop;
-    if (el.scrollHeight - top - el.clientHeight <= BOTTOM_SLACK) stickToBottom.current = true;
-    else if (top < lastScrollTop.current - 1) stickToBottom.current = false;
-    lastScrollTop.current = top;
-  };
-
-  const scrollToEnd = () => {
-    stickToBottom.current = true;
-    const el = scrollerRef.current;
-    if (el) el.scrollTop = el.scrollHeight;
-  };
+  const onScroll = follower.onScroll;
+  const scrollToEnd = follower.toEnd;
 
   const onSubmit = () => {
     if (state.load.value.state === "loading") return;
@@ -436,6 +417,7 @@ export default function Chat({ title, defaultModel, conversationId }: ChatProps)
           logRef={logRef}
           onScroll={onScroll}
         />
+        <JumpToLatest follower={follower} />
         <Composer state={state} onSubmit={onSubmit} onStop={onStop} textareaRef={textareaRef} />
       </div>
       <Toasts library={library} controller={libraryController} />

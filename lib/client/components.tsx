@@ -3,8 +3,8 @@
  * the per-instance state from props, so they render the same on the server and in the browser.
  */
 import type { ComponentChildren, Ref } from "preact";
-import { useEffect, useId, useMemo, useState } from "preact/hooks";
-import { ensureLanguages, renderMarkdown } from "./markdown.ts";
+import { useId, useState } from "preact/hooks";
+import { Markdown, Thinking } from "./markdown_view.tsx";
 import { type Versions, versionsOf } from "./conversations.ts";
 import {
   type AssistantMessage,
@@ -274,40 +274,6 @@ function UserMessageView(
         </footer>
       )}
     </article>
-  );
-}
-
-function Markdown({ source, class: cls }: { source: string; class: string }) {
-  // Content signals change at most once per animation frame (see state.ts), so this parses
-  // at most once per frame too. renderMarkdown returns DOMPurify's output only.
-  // Grammars load on first use; `grammars` bumps when one arrives so the code gets colours.
-  const [grammars, setGrammars] = useState(0);
-  useEffect(() => {
-    let live = true;
-    ensureLanguages(source).then((loaded) => {
-      if (live && loaded) setGrammars((n) => n + 1);
-    });
-    return () => {
-      live = false;
-    };
-  }, [source]);
-  const html = useMemo(() => renderMarkdown(source), [source, grammars]);
-  // deno-lint-ignore react-no-danger
-  return <div class={cls} dangerouslySetInnerHTML={{ __html: html }} />;
-}
-
-function Thinking({ message }: { message: AssistantMessage }) {
-  const thinking = message.thinking.value;
-  const ms = message.thinkingMs.value;
-  if (!thinking) return null;
-  const label = ms === undefined
-    ? "Thinking"
-    : `Thought for ${Math.max(1, Math.round(ms / 1000))} s`;
-  return (
-    <details class="thinking" data-testid="thinking">
-      <summary>{label}</summary>
-      <div class="thinking-text">{thinking}</div>
-    </details>
   );
 }
 
