@@ -103,6 +103,24 @@ export function parseSettingsPatch(
   return out;
 }
 
+/**
+ * The configurable limits for an imported file's `settings` (the store checks the rest); throws
+ * {@link SettingsError}. Anything but an object is left to the store to refuse.
+ */
+export function checkSettingsLimits(raw: unknown, limits: SettingsLimits): void {
+  if (typeof raw !== "object" || raw === null || Array.isArray(raw)) return;
+  const { numCtx, systemPrompt } = raw as Record<string, unknown>;
+  if (typeof numCtx === "number" && numCtx > limits.maxNumCtx) {
+    throw new SettingsError("numCtx", `numCtx must be at most ${limits.maxNumCtx}.`);
+  }
+  if (typeof systemPrompt === "string" && systemPrompt.length > limits.maxSystemPrompt) {
+    throw new SettingsError(
+      "systemPrompt",
+      `systemPrompt must be a text of at most ${limits.maxSystemPrompt} characters.`,
+    );
+  }
+}
+
 /** The settings after a patch. */
 export function applySettingsPatch(
   current: GenerationSettings,

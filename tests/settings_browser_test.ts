@@ -94,9 +94,12 @@ async function focusedName(page: Page): Promise<string | null> {
   return await page.evaluate(() => document.activeElement?.getAttribute("aria-label") ?? null);
 }
 
-function assertQuietPage(log: BrowserSession["log"]): void {
+/** `expected`: console lines the test provokes on purpose (a refused save is a 400 or 409). */
+function assertQuietPage(log: BrowserSession["log"], expected: RegExp[] = []): void {
   assertEquals(log.pageErrors, [], "no uncaught errors in the page");
   assertEquals(log.dialogs, [], "no alert/confirm dialogs");
+  const unexpected = log.consoleErrors.filter((e) => !expected.some((re) => re.test(e)));
+  assertEquals(unexpected, [], "no console errors");
   assertEquals(log.foreignRequests, [], "no request left the app's origin");
 }
 
@@ -163,7 +166,7 @@ browserTest(
     await ask(page, "And now?");
     assertEquals(lastChat(ollama).messages[0]!.content, "You are a helpful assistant.");
     assertEquals(lastChat(ollama).options?.temperature, 0.8);
-    assertQuietPage(log);
+    assertQuietPage(log, [/status of 400 \(Bad Request\)/]);
   },
 );
 
@@ -221,7 +224,7 @@ browserTest("presets are saved, applied and deleted", async ({ page, open, reloa
   await reload();
   await openSettings(page);
   assertEquals(await options(), ["Precise"], "deleted for good");
-  assertQuietPage(log);
+  assertQuietPage(log, [/status of 409 \(Conflict\)/]);
 });
 
 browserTest(

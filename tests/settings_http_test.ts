@@ -261,3 +261,34 @@ Deno.test("settings http - presets: create, list, rename, replace, delete, limit
     assertEquals((await (await call(app, "/api/presets")).json()).items.length, 2);
   });
 });
+
+Deno.test("settings http - export and import carry settings; an import over the limits is refused", async () => {
+  await withApp(ENV, async ({ app }) => {
+    const chat = await app.store.createConversation(owner, { title: "Tea" });
+    await call(
+      app,
+      `/api/conversations/${chat.id}/settings`,
+      sendJson("PUT", { systemPrompt: "Be brief.", numCtx: 8192 }),
+    );
+    const file = await (await call(app, `/api/conversations/${chat.id}/export?format=json`)).json();
+    assertEquals(file.settings, { systemPrompt: "Be brief.", numCtx: 8192 });
+
+    const tooBig = { ...file, settings: { numCtx: 65536 } };
+    assertMatch(
+      await expectError(
+        await call(app, "/api/conversations/import", sendJson("POST", tooBig)),
+        400,
+        "invalid_import",
+      ),
+      /settings\.numCtx must be at most 32768/,
+    );
+    await app.store.deleteConversation(owner, chat.id);
+    await app.store.purgeDeleted(Date.now() + 1, owner);
+    assertEquals((await app.store.listConversations(owner)).items, [], "nothing imported");
+
+    const imported = await call(app, "/api/conversations/import", sendJson("POST", file));
+    assertEquals(imported.status, 200);
+    const settings = await (await call(app, `/api/conversations/${chat.id}/settings`)).json();
+    assertEquals(settings.settings, { systemPrompt: "Be brief.", numCtx: 8192 });
+  });
+});
