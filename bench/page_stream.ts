@@ -302,22 +302,20 @@ export async function mainPageStream(
     await page.addInitScript(pageProbe, marks);
 
     // The eager weight: the document and what it loads before any lazy import.
-    const files: Record<string, number> = {};
-    const reads: Promise<void>[] = [];
+    const reads: Promise<[string, number]>[] = [];
     const kinds = ["document", "script", "stylesheet", "font", "image"];
     page.on("response", (response) => {
       const url = new URL(response.url());
       if (url.origin !== new URL(app.url).origin) return;
       if (!kinds.includes(response.request().resourceType())) return;
-      reads.push(
-        response.body().then(gzipBytes).then((bytes) => void (files[url.pathname] = bytes)),
-      );
+      reads.push(response.body().then(gzipBytes).then((bytes) => [url.pathname, bytes]));
     });
+    // What the page needs to load (its `load` event); the renderer chunk comes later, at idle.
     await page.goto(app.url + "/");
+    const eagerCount = reads.length;
     await page.locator('[data-hydrated="true"]').waitFor({ state: "attached" });
     await page.getByRole("status").getByText("connected", { exact: true }).waitFor();
-    await Promise.all(reads);
-    const eagerFiles = { ...files };
+    const eagerFiles = Object.fromEntries(await Promise.all(reads.slice(0, eagerCount)));
     const eagerBytes = Object.values(eagerFiles).reduce((a, b) => a + b, 0);
 
     await browser.startTracing(page, {
