@@ -34,6 +34,8 @@ export class StreamingMarkdown {
   #tail: Piece | undefined;
   #unsubscribe: (() => void) | undefined;
   #disposed = false;
+  /** Rendering this answer threw once: it stays plain text. */
+  #failed = false;
   /** The chunk new blocks go into, and how many finished blocks it holds. */
   #chunk: HTMLElement | undefined;
   #chunkBlocks = 0;
@@ -47,12 +49,26 @@ export class StreamingMarkdown {
     this.#source = source;
     if (this.#disposed) return;
     const renderer = loadedRenderer();
-    if (!renderer) {
+    if (!renderer || this.#failed) {
       this.#showPlain(source);
+      if (this.#failed) return;
       loadRenderer().then((loaded) => loaded && this.update(this.#source));
       return;
     }
-    this.#render(renderer, source);
+    try {
+      this.#render(renderer, source);
+    } catch {
+      // A renderer bug must not take the page down: this answer falls back to plain text.
+      this.#splitter = undefined;
+      this.#done = [];
+      this.#tail = undefined;
+      this.#chunk = undefined;
+      this.#chunkBlocks = 0;
+      this.#root.replaceChildren();
+      this.#plain = undefined;
+      this.#showPlain(source);
+      this.#failed = true;
+    }
   }
 
   /** Stops listening for grammars and KaTeX; the nodes stay. */
