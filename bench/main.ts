@@ -21,7 +21,10 @@
  *
  * `--suite` picks the suites (default all): `relay` (this file), `builtin` (the built-in
  * llama.cpp engine against node-llama-cpp directly, bench/builtin.ts) and `store` (the
- * conversation store on SQLite and PostgreSQL, bench/store.ts; `--full` for 1,000,000 messages).
+ * conversation store on SQLite and PostgreSQL, bench/store.ts; `--full` for 1,000,000 messages)
+ * and `page-stream` (the chat page's main-thread work per token while a 20,000-token answer
+ * streams, in Chromium, bench/page_stream.ts; `--page-tokens`, `--page-rate`, `--page-window`,
+ * `--page-out`).
  */
 import { spawnApp } from "../tests/helpers/app.ts";
 import { cpuMs, peakRssBytes, rssBytes, RssSampler } from "./procfs.ts";
@@ -41,8 +44,9 @@ import {
   mainBuiltin,
   parseBuiltinFlags,
 } from "./builtin.ts";
+import { mainPageStream, PAGE_FLAG_NAMES, type PageFlags, parsePageFlags } from "./page_stream.ts";
 
-const SUITES = ["relay", "builtin", "store"] as const;
+const SUITES = ["relay", "builtin", "store", "page-stream"] as const;
 type Suite = (typeof SUITES)[number];
 
 interface Flags {
@@ -58,6 +62,7 @@ interface Flags {
   readonly suites: Suite[];
   readonly builtin: BuiltinFlags;
   readonly store: StoreFlags;
+  readonly page: PageFlags;
 }
 
 const TARGETS = {
@@ -89,6 +94,7 @@ export function parseFlags(args: readonly string[]): Flags {
     "token-delay-ms",
     ...BUILTIN_FLAG_NAMES,
     ...STORE_FLAG_NAMES,
+    ...PAGE_FLAG_NAMES,
   ];
   for (const key of values.keys()) {
     if (!known.includes(key)) throw new Error(`unknown flag --${key} (known: ${known})`);
@@ -112,6 +118,7 @@ export function parseFlags(args: readonly string[]): Flags {
     suites: SUITES.filter((s) => suites.includes(s)),
     builtin: parseBuiltinFlags(values),
     store: parseStoreFlags(values),
+    page: parsePageFlags(values),
     streams,
     tokens: positive("tokens", values.get("tokens") ?? (quick ? "50" : "200")),
     quick,
@@ -559,6 +566,8 @@ async function main(): Promise<void> {
   if (flags.suites.includes("builtin")) await mainBuiltin(flags.builtin, machineInfo(), say);
   if (flags.suites.includes("store") && flags.suites.length > 1) say("");
   if (flags.suites.includes("store")) await mainStore(flags.store, machineInfo(), say);
+  if (flags.suites.includes("page-stream") && flags.suites.length > 1) say("");
+  if (flags.suites.includes("page-stream")) await mainPageStream(flags.page, machineInfo(), say);
 }
 
 async function mainRelay(flags: Flags): Promise<void> {

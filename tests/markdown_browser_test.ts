@@ -270,3 +270,37 @@ browserTest(
     assertQuietPage(log);
   },
 );
+
+browserTest(
+  "until the renderer chunk arrives, an answer shows as plain escaped text; then it is formatted",
+  async (f) => {
+    const { page, open, ollama, log } = f;
+    let letThrough = () => {};
+    const gate = new Promise<void>((resolve) => letThrough = resolve);
+    let held = false;
+    await page.route(/\/_islands\/markdown_render-[^/]*\.js$/, async (route) => {
+      held = true;
+      await gate;
+      await route.continue();
+    });
+    ollama.reply = () => ["**Bold** and <img src=x onerror=alert(1)> text.\n\n", "- item"];
+    await open();
+    await send(page, "Hello");
+    const { answer, done } = ui(page);
+    await done.waitFor();
+    assert(held, "the page asked for the renderer chunk separately");
+    const plain = answer.locator(".md-plain");
+    assertEquals(
+      await plain.innerText(),
+      "**Bold** and <img src=x onerror=alert(1)> text.\n\n- item",
+    );
+    assertEquals(await answer.locator("strong, img, li").count(), 0, "nothing parsed as HTML");
+
+    letThrough();
+    await done.locator("strong").getByText("Bold", { exact: true }).waitFor();
+    await done.getByRole("listitem").getByText("item", { exact: true }).waitFor();
+    assertEquals(await done.locator(".md-plain, img").count(), 0);
+    await done.getByText("<img src=x onerror=alert(1)>", { exact: false }).waitFor();
+    assertQuietPage(log);
+  },
+);

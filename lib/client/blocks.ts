@@ -7,7 +7,8 @@
  * `$$…$$` math block, a list whose items are separated by blank lines, or a table. A block is
  * finished once another non-blank block follows it: text appended later cannot change it any
  * more. Only the text after the last finished block is lexed again on each update, so the work
- * per update depends on the length of the block being written, not of the answer.
+ * per update depends on the length of the block being written, not of the answer (the one pass
+ * over the whole text is a prefix comparison, at memory speed).
  *
  * Known limit: a reference-style link definition (`[x]: https://…`) is applied only to the block
  * it is in, not to links written in earlier blocks.

@@ -4,11 +4,17 @@
  */
 import { useLayoutEffect, useRef } from "preact/hooks";
 import type { AssistantMessage } from "./state.ts";
-import { COPIED_LABEL, COPY_LABEL } from "./markdown.ts";
+import { COPIED_LABEL, COPY_LABEL, loadRenderer } from "./markdown.ts";
 import { StreamingMarkdown } from "./markdown_dom.ts";
 
 /** How long a Copy button says "Copied". */
 const COPIED_MS = 2000;
+
+// The renderer is not in the page's first bundle, but fetch it once the page is idle, so the
+// first answer (or a stored conversation) rarely shows as plain text before it is formatted.
+if (typeof requestIdleCallback === "function") {
+  requestIdleCallback(() => void loadRenderer(), { timeout: 3000 });
+}
 
 async function copyCode(event: MouseEvent): Promise<void> {
   const button = (event.target as Element | null)?.closest?.("button.copy-code");

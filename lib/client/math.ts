@@ -74,9 +74,10 @@ export const mathExtensions: TokenizerAndRendererExtension[] = [
     tokenizer(src) {
       const match = INLINE_DOLLARS.exec(src) ?? INLINE_DOLLAR.exec(src) ?? INLINE_PAREN.exec(src);
       if (!match) return undefined;
-      return mathToken(match[0], match[1]!, match[0].startsWith("$$"));
+      // `$$x$$` inside a line of text stays inline (a block there would break the paragraph).
+      return mathToken(match[0], match[1]!, false);
     },
-    renderer: (token) => placeholder({ ...(token as MathToken), display: false }),
+    renderer: (token) => placeholder(token as MathToken),
   },
 ];
 
