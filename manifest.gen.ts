@@ -10,11 +10,13 @@ import * as $route4 from "./routes/api/conversations/import.ts";
 import * as $route5 from "./routes/api/conversations/index.ts";
 import * as $route6 from "./routes/api/models/index.ts";
 import * as $route7 from "./routes/api/models/load.ts";
-import * as $route8 from "./routes/api/search.ts";
-import * as $route9 from "./routes/c/[id].tsx";
-import * as $route10 from "./routes/health.ts";
-import * as $route11 from "./routes/index.tsx";
-import * as $route12 from "./routes/ws.ts";
+import * as $route8 from "./routes/api/models/pull.ts";
+import * as $route9 from "./routes/api/models/unload.ts";
+import * as $route10 from "./routes/api/search.ts";
+import * as $route11 from "./routes/c/[id].tsx";
+import * as $route12 from "./routes/health.ts";
+import * as $route13 from "./routes/index.tsx";
+import * as $route14 from "./routes/ws.ts";
 import * as $island0 from "./islands/Chat.tsx";
 
 const manifest: Manifest = {
@@ -27,11 +29,13 @@ const manifest: Manifest = {
     "./routes/api/conversations/index.ts": $route5,
     "./routes/api/models/index.ts": $route6,
     "./routes/api/models/load.ts": $route7,
-    "./routes/api/search.ts": $route8,
-    "./routes/c/[id].tsx": $route9,
-    "./routes/health.ts": $route10,
-    "./routes/index.tsx": $route11,
-    "./routes/ws.ts": $route12,
+    "./routes/api/models/pull.ts": $route8,
+    "./routes/api/models/unload.ts": $route9,
+    "./routes/api/search.ts": $route10,
+    "./routes/c/[id].tsx": $route11,
+    "./routes/health.ts": $route12,
+    "./routes/index.tsx": $route13,
+    "./routes/ws.ts": $route14,
   },
   islands: {
     "./islands/Chat.tsx": $island0,
