@@ -205,7 +205,7 @@ export class LlamaBackend implements Backend, ModelManagement {
     if (this.#loaded?.name !== name) return;
     await this.#turn(signal ?? new AbortController().signal, undefined);
     try {
-      clearTimeout(this.#idleTimer);
+      // Another job may have swapped the model while this one waited.
       if (this.#loaded?.name === name) await this.#unload();
     } finally {
       this.#release();
