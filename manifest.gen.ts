@@ -11,13 +11,15 @@ import * as $route5 from "./routes/api/conversations/import.ts";
 import * as $route6 from "./routes/api/conversations/index.ts";
 import * as $route7 from "./routes/api/models/index.ts";
 import * as $route8 from "./routes/api/models/load.ts";
-import * as $route9 from "./routes/api/presets/[id].ts";
-import * as $route10 from "./routes/api/presets/index.ts";
-import * as $route11 from "./routes/api/search.ts";
-import * as $route12 from "./routes/c/[id].tsx";
-import * as $route13 from "./routes/health.ts";
-import * as $route14 from "./routes/index.tsx";
-import * as $route15 from "./routes/ws.ts";
+import * as $route9 from "./routes/api/models/pull.ts";
+import * as $route10 from "./routes/api/models/unload.ts";
+import * as $route11 from "./routes/api/presets/[id].ts";
+import * as $route12 from "./routes/api/presets/index.ts";
+import * as $route13 from "./routes/api/search.ts";
+import * as $route14 from "./routes/c/[id].tsx";
+import * as $route15 from "./routes/health.ts";
+import * as $route16 from "./routes/index.tsx";
+import * as $route17 from "./routes/ws.ts";
 import * as $island0 from "./islands/Chat.tsx";
 
 const manifest: Manifest = {
@@ -31,13 +33,15 @@ const manifest: Manifest = {
     "./routes/api/conversations/index.ts": $route6,
     "./routes/api/models/index.ts": $route7,
     "./routes/api/models/load.ts": $route8,
-    "./routes/api/presets/[id].ts": $route9,
-    "./routes/api/presets/index.ts": $route10,
-    "./routes/api/search.ts": $route11,
-    "./routes/c/[id].tsx": $route12,
-    "./routes/health.ts": $route13,
-    "./routes/index.tsx": $route14,
-    "./routes/ws.ts": $route15,
+    "./routes/api/models/pull.ts": $route9,
+    "./routes/api/models/unload.ts": $route10,
+    "./routes/api/presets/[id].ts": $route11,
+    "./routes/api/presets/index.ts": $route12,
+    "./routes/api/search.ts": $route13,
+    "./routes/c/[id].tsx": $route14,
+    "./routes/health.ts": $route15,
+    "./routes/index.tsx": $route16,
+    "./routes/ws.ts": $route17,
   },
   islands: {
     "./islands/Chat.tsx": $island0,

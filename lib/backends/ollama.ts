@@ -1,6 +1,6 @@
 /**
  * Ollama behind our {@link Backend} seam, through the official npm client. We call only chat,
- * tags, ps, show and version (pull and delete later, for the model manager): the app is not a
+ * tags, ps, show and version, and pull and delete for the model manager: the app is not a
  * proxy, whatever the browser sends.
  *
  * The client hands back an abortable stream only once the first token has arrived, so each
@@ -16,6 +16,8 @@ import {
   type Health,
   type LoadedModel,
   type ModelInfo,
+  type ModelManagement,
+  type PullProgress,
 } from "./backend.ts";
 
 export interface OllamaOptions {
@@ -28,7 +30,7 @@ export interface OllamaOptions {
 /** Health and listing should answer fast even when chat is allowed to wait long. */
 const QUICK_TIMEOUT_MS = 5000;
 
-export class OllamaBackend implements Backend {
+export class OllamaBackend implements Backend, ModelManagement {
   readonly name = "ollama";
   readonly #url: string;
   readonly #timeoutMs: number;
@@ -69,6 +71,80 @@ export class OllamaBackend implements Backend {
       signal,
       (client) => client.chat({ model, messages: [], stream: false }),
       model,
+    );
+  }
+
+  /**
+   * `/api/pull`, streamed. Ollama sends a line every ~60 ms per layer, so a silence of the
+   * chat timeout means it is stuck. Aborting closes the HTTP request: Ollama stops the
+   * download and keeps the layers it has for a later pull.
+   */
+  async *pull(name: string, signal: AbortSignal): AsyncGenerator<PullProgress> {
+    const idle = new IdleTimer(this.#timeoutMs);
+    const combined = AbortSignal.any([signal, idle.signal]);
+    let stream: { abort(): void } | undefined;
+    let finished = false;
+    try {
+      const parts = await this.#client(combined).pull({ model: name, stream: true });
+      stream = parts;
+      combined.addEventListener("abort", () => parts.abort(), { once: true });
+      for await (const part of parts) {
+        idle.reset();
+        yield {
+          status: part.status,
+          ...(part.digest ? { digest: part.digest } : {}),
+          ...(typeof part.completed === "number" ? { completed: part.completed } : {}),
+          ...(typeof part.total === "number" ? { total: part.total } : {}),
+        };
+        if (part.status === "success") {
+          finished = true;
+          return;
+        }
+      }
+    } catch (error) {
+      if (stream === undefined || error instanceof BackendError) {
+        throw this.#classify(error, signal, idle, name, false);
+      }
+      if (signal.aborted) throw new BackendError("aborted", "The pull was cancelled.");
+      // A streamed `{"error"}` line (unknown name, registry unreachable, disk full…) carries
+      // Ollama's own words; there is no status to go by.
+      const detail = idle.signal.aborted
+        ? `Ollama sent nothing for ${Math.round(idle.ms / 1000)} s`
+        : error instanceof Error
+        ? error.message
+        : String(error);
+      throw new BackendError(
+        "failed",
+        `Ollama could not pull "${name}": ${detail}. Check the name (ollama.com/library lists ` +
+          "them) and Ollama's connection to the internet, then try again.",
+        { cause: error },
+      );
+    } finally {
+      idle.clear();
+      // The reader stopped early (cancel): end the request so Ollama stops downloading.
+      if (!finished) stream?.abort();
+    }
+  }
+
+  /** `/api/delete`. */
+  async remove(name: string, signal?: AbortSignal): Promise<void> {
+    try {
+      await this.#call(this.#timeoutMs, signal, (c) => c.delete({ model: name }), name);
+    } catch (error) {
+      if (error instanceof BackendError && error.kind === "not_found") {
+        throw new BackendError("not_found", `There is no model "${name}" in Ollama to delete.`);
+      }
+      throw error;
+    }
+  }
+
+  /** An empty chat with `keep_alive: 0`: Ollama's documented way to unload at once. */
+  async unload(name: string, signal?: AbortSignal): Promise<void> {
+    await this.#call(
+      QUICK_TIMEOUT_MS,
+      signal,
+      (client) => client.chat({ model: name, messages: [], keep_alive: 0, stream: false }),
+      name,
     );
   }
 

@@ -6,6 +6,7 @@ import type { ComponentChildren, Ref } from "preact";
 import { useId, useState } from "preact/hooks";
 import { Markdown, Thinking } from "./markdown_view.tsx";
 import { type Versions, versionsOf } from "./conversations.ts";
+import { ModelManagerButton } from "./model_manager_button.tsx";
 import {
   type AssistantMessage,
   type ChatState,
@@ -73,6 +74,7 @@ export function ModelPicker(
           </option>
         ))}
       </select>
+      <ModelManagerButton state={state} />
       <div id={noteId} class="model-note" aria-live="polite" data-testid="model-note">
         {listError && <p class="model-error" data-testid="model-error">{listError}</p>}
         {empty && (
