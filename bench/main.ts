@@ -22,9 +22,10 @@
  * `--suite` picks the suites (default all): `relay` (this file), `builtin` (the built-in
  * llama.cpp engine against node-llama-cpp directly, bench/builtin.ts) and `store` (the
  * conversation store on SQLite and PostgreSQL, bench/store.ts; `--full` for 1,000,000 messages)
- * and `page-stream` (the chat page's main-thread work per token while a 20,000-token answer
- * streams, in Chromium, bench/page_stream.ts; `--page-tokens`, `--page-rate`, `--page-window`,
- * `--page-out`).
+ * and `page` (the chat page in Chromium: weight, first paint, opening a long conversation;
+ * bench/page.ts; `--page-rounds=15 --page-messages=1000 --page-out=…`) and `page-stream` (the
+ * chat page's main-thread work per token while a 20,000-token answer streams, in Chromium,
+ * bench/page_stream.ts; `--page-tokens`, `--page-rate`, `--page-window`, `--stream-out`).
  */
 import { spawnApp } from "../tests/helpers/app.ts";
 import { cpuMs, peakRssBytes, rssBytes, RssSampler } from "./procfs.ts";
@@ -39,6 +40,12 @@ import {
 import { round, summarize, type Summary } from "./stats.ts";
 import { mainStore, parseStoreFlags, STORE_FLAG_NAMES, type StoreFlags } from "./store.ts";
 import {
+  mainPage,
+  PAGE_FLAG_NAMES as PAGE_LOAD_FLAG_NAMES,
+  type PageFlags as PageLoadFlags,
+  parsePageFlags as parsePageLoadFlags,
+} from "./page.ts";
+import {
   BUILTIN_FLAG_NAMES,
   type BuiltinFlags,
   mainBuiltin,
@@ -46,7 +53,7 @@ import {
 } from "./builtin.ts";
 import { mainPageStream, PAGE_FLAG_NAMES, type PageFlags, parsePageFlags } from "./page_stream.ts";
 
-const SUITES = ["relay", "builtin", "store", "page-stream"] as const;
+const SUITES = ["relay", "builtin", "store", "page", "page-stream"] as const;
 type Suite = (typeof SUITES)[number];
 
 interface Flags {
@@ -63,6 +70,7 @@ interface Flags {
   readonly builtin: BuiltinFlags;
   readonly store: StoreFlags;
   readonly page: PageFlags;
+  readonly pageLoad: PageLoadFlags;
 }
 
 const TARGETS = {
@@ -94,6 +102,7 @@ export function parseFlags(args: readonly string[]): Flags {
     "token-delay-ms",
     ...BUILTIN_FLAG_NAMES,
     ...STORE_FLAG_NAMES,
+    ...PAGE_LOAD_FLAG_NAMES,
     ...PAGE_FLAG_NAMES,
   ];
   for (const key of values.keys()) {
@@ -119,6 +128,7 @@ export function parseFlags(args: readonly string[]): Flags {
     builtin: parseBuiltinFlags(values),
     store: parseStoreFlags(values),
     page: parsePageFlags(values),
+    pageLoad: parsePageLoadFlags(values),
     streams,
     tokens: positive("tokens", values.get("tokens") ?? (quick ? "50" : "200")),
     quick,
@@ -566,6 +576,8 @@ async function main(): Promise<void> {
   if (flags.suites.includes("builtin")) await mainBuiltin(flags.builtin, machineInfo(), say);
   if (flags.suites.includes("store") && flags.suites.length > 1) say("");
   if (flags.suites.includes("store")) await mainStore(flags.store, machineInfo(), say);
+  if (flags.suites.includes("page") && flags.suites.length > 1) say("");
+  if (flags.suites.includes("page")) await mainPage(flags.pageLoad, machineInfo(), say);
   if (flags.suites.includes("page-stream") && flags.suites.length > 1) say("");
   if (flags.suites.includes("page-stream")) await mainPageStream(flags.page, machineInfo(), say);
 }

@@ -13,7 +13,7 @@
  * plus the page's eager weight (gzip) as the browser loads it. See docs/benchmarks.md.
  *
  *     deno task bench --suite=page-stream [--page-tokens=20000] [--page-rate=500]
- *                     [--page-window=1000] [--page-out=bench/results/x.json]
+ *                     [--page-window=1000] [--stream-out=bench/results/x.json]
  *                     [--page-trace=trace.json]
  */
 import { chromium } from "playwright-core";
@@ -26,7 +26,7 @@ export const PAGE_FLAG_NAMES = [
   "page-tokens",
   "page-rate",
   "page-window",
-  "page-out",
+  "stream-out",
   "page-trace",
 ] as const;
 
@@ -57,7 +57,7 @@ export function parsePageFlags(values: ReadonlyMap<string, string>): PageFlags {
     tokens,
     rate: positive("page-rate", 500),
     window,
-    out: values.get("page-out"),
+    out: values.get("stream-out"),
     trace: values.get("page-trace"),
   };
 }

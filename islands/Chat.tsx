@@ -6,6 +6,7 @@ import { useEffect, useMemo, useRef } from "preact/hooks";
 import { useSignal } from "@preact/signals";
 import {
   deleteConversation,
+  deleteMessage,
   exportUrl,
   fetchModels,
   getConversation,
@@ -14,8 +15,14 @@ import {
   loadModel,
   renameConversation,
   restoreConversation,
+  restoreMessage,
   searchConversations,
 } from "../lib/client/api.ts";
+import { announcementOf, Announcer, OfflineBanner } from "../lib/client/banners.tsx";
+import { loadRenderer } from "../lib/client/markdown.ts";
+import { createMessageDeleter } from "../lib/client/message_delete.ts";
+import { shortcutOf } from "../lib/client/shortcuts.ts";
+import type { ThemeChoice } from "../lib/client/theme.ts";
 import {
   Composer,
   type MessageActions,
@@ -31,7 +38,12 @@ import { Sidebar, Toasts } from "../lib/client/sidebar.tsx";
 import { conversationModel, rememberModel } from "../lib/client/settings.ts";
 import { SettingsButton } from "../lib/client/settings_button.tsx";
 import { ChatSocket, socketUrl } from "../lib/client/socket.ts";
-import { createChatController, createChatState, pickModel } from "../lib/client/state.ts";
+import {
+  type AssistantMessage,
+  createChatController,
+  createChatState,
+  pickModel,
+} from "../lib/client/state.ts";
 
 export interface ChatProps {
   /** Shown in the header and the `<h1>`. */
@@ -40,12 +52,17 @@ export interface ChatProps {
   readonly defaultModel: string;
   /** The stored conversation this page shows (`/c/<id>`); none for a new chat. */
   readonly conversationId?: string;
+  /** The theme the server rendered (from the theme cookie). */
+  readonly theme?: ThemeChoice;
 }
 
 const MODEL_KEY = "chat.model";
 /** How long a message opened from search stays marked. */
 const HIGHLIGHT_MS = 2000;
 const SIDEBAR_ID = "conversations-sidebar";
+const SEARCH_ID = "conversation-search";
+/** Where the sidebar is a drawer (styles.css). */
+const DRAWER_MEDIA = "(max-width: 768px)";
 const MISSING = "This conversation does not exist (it may have been deleted). " +
   "Start a new chat or pick another conversation.";
 
@@ -79,7 +96,9 @@ function nextFrame(fn: () => void): void {
   const timer = setTimeout(run, 100);
 }
 
-export default function Chat({ title, defaultModel, conversationId }: ChatProps) {
+export default function Chat(
+  { title, defaultModel, conversationId, theme = "system" }: ChatProps,
+) {
   const state = useMemo(() => createChatState(defaultModel), [defaultModel]);
   const library = useMemo(() => createLibraryState(), []);
   const libraryController = useMemo(
@@ -116,12 +135,22 @@ export default function Chat({ title, defaultModel, conversationId }: ChatProps)
       }),
     [state, libraryController],
   );
+  const deleter = useMemo(
+    () =>
+      createMessageDeleter(state, { remove: deleteMessage, restore: restoreMessage }, {
+        alert: (message) => (library.alert.value = message),
+        reload: (id) => loadRef.current(id, { quiet: true }),
+      }),
+    [state, library],
+  );
+  const announcement = useSignal("");
   const hydrated = useSignal(false);
   const rootRef = useRef<HTMLDivElement>(null);
   const scrollerRef = useRef<HTMLElement>(null);
   const logRef = useRef<HTMLDivElement>(null);
   const textareaRef = useRef<HTMLTextAreaElement>(null);
   const follower = useMemo(() => new ScrollFollower(), []);
+  const drawerToggleRef = useRef<HTMLButtonElement>(null);
   const modelToken = useRef(0);
   /** The model of the conversation opened first, preferred to the saved choice. */
   const conversationModelRef = useRef<string | undefined>(undefined);
@@ -139,6 +168,7 @@ export default function Chat({ title, defaultModel, conversationId }: ChatProps)
       controller.clear();
       state.load.value = { state: "loading" };
     }
+    loadRenderer(); // in parallel with the conversation itself
     const [result, model] = await Promise.all([getConversation(id), conversationModel(id)]);
     if (token !== loadToken.current) return;
     if (result.ok) {
@@ -258,17 +288,56 @@ export default function Chat({ title, defaultModel, conversationId }: ChatProps)
     return () => abort.abort();
   }, [state, defaultModel]);
 
-  // Escape stops a streaming answer (unless a field used it to cancel something).
+  // Document-wide shortcuts (lib/client/shortcuts.ts). Escape stops a streaming answer unless
+  // a field used it to cancel something.
   useEffect(() => {
     const onKey = (event: KeyboardEvent) => {
-      if (event.key === "Escape" && !event.defaultPrevented && state.busy.value) {
-        event.preventDefault();
-        controller.stop();
+      if (event.defaultPrevented) return;
+      switch (shortcutOf(event)) {
+        case "stop":
+          if (library.drawerOpen.value) {
+            // The drawer (narrow screens) closes first, back to its toggle.
+            event.preventDefault();
+            library.drawerOpen.value = false;
+            drawerToggleRef.current?.focus();
+          } else if (state.busy.value) {
+            event.preventDefault();
+            onStop();
+          }
+          return;
+        case "search":
+          event.preventDefault();
+          if (matchMedia(DRAWER_MEDIA).matches) library.drawerOpen.value = true;
+          // The drawer becomes visible on the next frame; focus can only land then.
+          nextFrame(() => document.getElementById(SEARCH_ID)?.focus());
+          return;
+        case "newChat":
+          event.preventDefault();
+          newChat(true);
+          return;
+        default:
+          return;
       }
     };
     document.addEventListener("keydown", onKey);
     return () => document.removeEventListener("keydown", onKey);
   }, [state, controller]);
+
+  // Each answer is read out once, when it ends (the log itself stays quiet).
+  const active = state.active.value;
+  useEffect(() => {
+    if (!active) return;
+    const message: AssistantMessage = active;
+    return () => {
+      const status = message.status.value;
+      if (status === "pending" || status === "streaming") return; // navigated away
+      announcement.value = announcementOf(
+        status,
+        message.content.value,
+        message.error.value?.message,
+      );
+    };
+  }, [active]);
 
   // Keep the newest text in view, unless the person scrolled up to read.
   useEffect(() => {
@@ -308,7 +377,28 @@ export default function Chat({ title, defaultModel, conversationId }: ChatProps)
     onEdit(message, text) {
       if (controller.edit(message, text)) scrollToEnd();
     },
+    onEditing(key) {
+      state.editing.value = key;
+      if (key === undefined) textareaRef.current?.focus();
+    },
     onVersion: (message, step) => controller.showVersion(message, step),
+    async onDelete(message) {
+      if (await deleter.remove(message)) textareaRef.current?.focus();
+    },
+  };
+
+  /** ↑ in the empty message box: the last prompt shown opens for editing. */
+  const onEditLast = () => {
+    if (state.busy.value) return false;
+    const last = state.visible.value.findLast((m) => m.kind === "user" && m.saved);
+    if (!last) return false;
+    state.editing.value = last.key;
+    return true;
+  };
+
+  const onExample = (prompt: string) => {
+    state.input.value = prompt;
+    onSubmit();
   };
 
   const onModelChange = async (model: string) => {
@@ -352,6 +442,8 @@ export default function Chat({ title, defaultModel, conversationId }: ChatProps)
         currentId={currentId}
         onOpen={openConversation}
         onDeletedCurrent={() => newChat(true)}
+        searchId={SEARCH_ID}
+        theme={theme}
       />
       {drawerOpen && (
         <div
@@ -366,6 +458,7 @@ export default function Chat({ title, defaultModel, conversationId }: ChatProps)
             <button
               type="button"
               class="btn btn-ghost btn-small drawer-toggle"
+              ref={drawerToggleRef}
               aria-expanded={drawerOpen ? "true" : "false"}
               aria-controls={SIDEBAR_ID}
               onClick={() => (library.drawerOpen.value = !drawerOpen)}
@@ -403,6 +496,7 @@ export default function Chat({ title, defaultModel, conversationId }: ChatProps)
                 type="button"
                 class="btn btn-ghost btn-small"
                 disabled={!hasMessages}
+                title="New chat (Ctrl+Shift+O)"
                 onClick={() => newChat(true)}
               >
                 New chat
@@ -410,17 +504,26 @@ export default function Chat({ title, defaultModel, conversationId }: ChatProps)
             </div>
           </div>
         </header>
+        <OfflineBanner state={state} />
         <MessageList
           state={state}
           actions={actions}
           scrollerRef={scrollerRef}
           logRef={logRef}
           onScroll={onScroll}
+          onExample={onExample}
         />
         <JumpToLatest follower={follower} />
-        <Composer state={state} onSubmit={onSubmit} onStop={onStop} textareaRef={textareaRef} />
+        <Composer
+          state={state}
+          onSubmit={onSubmit}
+          onStop={onStop}
+          onEditLast={onEditLast}
+          textareaRef={textareaRef}
+        />
       </div>
-      <Toasts library={library} controller={libraryController} />
+      <Announcer text={announcement} />
+      <Toasts library={library} controller={libraryController} deleter={deleter} />
     </div>
   );
 }

@@ -217,6 +217,64 @@ export function storeContract(name: string, open: Open): void {
     );
   });
 
+  test("deleting a message removes its subtree, keeps its versions, and restores", async ({ store }) => {
+    const me = owner();
+    const { conversation, question, answer } = await chat(store, me);
+    await store.updateAnswer(me, answer.id, { content: "Steep at 80 °C.", state: "complete" });
+    const id = conversation.id;
+    nextMillisecond();
+    const other = await store.startAnswer(me, {
+      conversationId: id,
+      parentId: question.id,
+      model: "m",
+    });
+    await store.updateAnswer(me, other.id, { content: "Use cool water.", state: "complete" });
+    const follow = await store.addMessage(me, {
+      conversationId: id,
+      parentId: answer.id,
+      role: "user",
+      content: "How long for oolong?",
+    });
+    const before = await store.listMessages(me, id);
+
+    const removed = await store.deleteMessage(me, answer.id);
+    assertEquals(removed.map((m) => m.id), [answer.id, follow.id], "parents first");
+    assertEquals((await store.listMessages(me, id)).map((m) => m.id), [question.id, other.id]);
+    await rejects(store.getMessage(me, follow.id), "not_found");
+    assertEquals((await store.search(me, "oolong")).length, 0);
+
+    assertEquals(await store.restoreMessages(me, removed), 2);
+    assertEquals(await store.listMessages(me, id), before);
+    assertEquals((await store.search(me, "oolong")).map((h) => h.messageId), [follow.id]);
+    assertEquals(await store.restoreMessages(me, removed), 0, "restoring twice changes nothing");
+
+    // A prompt takes its answers with it.
+    const all = await store.deleteMessage(me, question.id);
+    assertEquals(all.length, 4);
+    assertEquals(await store.listMessages(me, id), []);
+  });
+
+  test("message delete refuses a streaming answer, another owner and bad restores", async ({ store }) => {
+    const me = owner();
+    const { conversation, question, answer } = await chat(store, me);
+    await rejects(store.deleteMessage(me, question.id), "conflict", /stop it first/);
+    await rejects(store.deleteMessage(owner(), question.id), "not_found");
+    await rejects(store.deleteMessage(me, "no-such-message"), "not_found");
+    assertEquals((await store.listMessages(me, conversation.id)).length, 2);
+
+    await store.updateAnswer(me, answer.id, { state: "stopped" });
+    const removed = await store.deleteMessage(me, answer.id);
+    await rejects(store.restoreMessages(owner(), removed), "invalid");
+    await rejects(store.restoreMessages(me, []), "invalid");
+    // The prompt it answered went meanwhile: nothing to hang it on.
+    const prompt = await store.deleteMessage(me, question.id);
+    await rejects(store.restoreMessages(me, removed), "invalid", /no longer exists/);
+    await store.restoreMessages(me, prompt);
+    await store.deleteConversation(me, conversation.id);
+    await rejects(store.restoreMessages(me, removed), "not_found");
+    await rejects(store.deleteMessage(me, question.id), "not_found");
+  });
+
   test("an answer streams by appends and ends in a state", async ({ store }) => {
     const me = owner();
     const { answer } = await chat(store, me);

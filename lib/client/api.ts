@@ -280,3 +280,40 @@ export function searchConversations(
     },
   );
 }
+
+// ---------------------------------------------------------------------------------------------
+// Messages
+
+const messageUrl = (conversationId: string, messageId: string) =>
+  `${conversationUrl(conversationId)}/messages/${encodeURIComponent(messageId)}`;
+
+/** Deletes a message with what follows from it; undo with {@link restoreMessage}. */
+export function deleteMessage(
+  conversationId: string,
+  messageId: string,
+): Promise<ApiResult<{ undoWithinMs: number }>> {
+  return call(
+    messageUrl(conversationId, messageId),
+    "Deleting the message",
+    { method: "DELETE" },
+    (body) => {
+      const ms = (body as { undoWithinMs?: unknown })?.undoWithinMs;
+      return { undoWithinMs: typeof ms === "number" && ms > 0 ? ms : 10_000 };
+    },
+  );
+}
+
+export function restoreMessage(
+  conversationId: string,
+  messageId: string,
+): Promise<ApiResult<{ restored: number }>> {
+  return call(
+    `${messageUrl(conversationId, messageId)}/restore`,
+    "Restoring the message",
+    { method: "POST" },
+    (body) => {
+      const n = (body as { restored?: unknown })?.restored;
+      return typeof n === "number" ? { restored: n } : undefined;
+    },
+  );
+}

@@ -2,9 +2,11 @@
  * The chat island's pieces. Not islands themselves (islands/ holds only `Chat.tsx`); they read
  * the per-instance state from props, so they render the same on the server and in the browser.
  */
-import type { ComponentChildren, Ref } from "preact";
-import { useId, useState } from "preact/hooks";
+import type { ComponentChildren, Ref, RefObject } from "preact";
+import { useEffect, useId, useLayoutEffect, useRef, useState } from "preact/hooks";
+import { loadRenderer } from "./markdown.ts";
 import { Markdown, Thinking } from "./markdown_view.tsx";
+import { copyText } from "./clipboard.ts";
 import { type Versions, versionsOf } from "./conversations.ts";
 import { ModelManagerButton } from "./model_manager_button.tsx";
 import {
@@ -13,6 +15,7 @@ import {
   formatBytes,
   formatStats,
   type Message,
+  MESSAGE_WINDOW,
   modelLabel,
   type ModelOption,
   type UserMessage,
@@ -143,7 +146,57 @@ export interface MessageActions {
   readonly onRegenerate: (message: AssistantMessage) => void;
   readonly onContinue: (message: AssistantMessage) => void;
   readonly onEdit: (message: UserMessage, text: string) => void;
+  /** Opens (a key) or closes (undefined) the in-place editor of a prompt. */
+  readonly onEditing: (key: string | undefined) => void;
   readonly onVersion: (message: Message, step: number) => void;
+  /** Deletes a message with what follows from it (Undo in a toast). */
+  readonly onDelete: (message: Message) => void;
+}
+
+/** How long "Copied" shows before the button says "Copy" again. */
+const COPIED_MS = 2000;
+
+/** Copies a message's text; says "Copied" (or why not) for a moment. */
+function CopyButton({ text }: { text: string }) {
+  const [state, setState] = useState<"idle" | "copied" | "failed">("idle");
+  const timer = useRef<ReturnType<typeof setTimeout>>();
+  useEffect(() => () => clearTimeout(timer.current), []);
+  return (
+    <button
+      type="button"
+      class="icon-button"
+      aria-label={state === "idle" ? "Copy message" : undefined}
+      data-state={state}
+      onClick={async () => {
+        setState((await copyText(text)) ? "copied" : "failed");
+        clearTimeout(timer.current);
+        timer.current = setTimeout(() => setState("idle"), COPIED_MS);
+      }}
+    >
+      <span aria-live="polite">
+        {state === "copied" ? "Copied" : state === "failed" ? "Copy failed" : "Copy"}
+      </span>
+    </button>
+  );
+}
+
+function DeleteButton({ message, onDelete, disabled }: {
+  message: Message;
+  onDelete: MessageActions["onDelete"];
+  disabled: boolean;
+}) {
+  return (
+    <button
+      type="button"
+      class="icon-button icon-button-danger"
+      aria-label="Delete message"
+      title="Delete this message and what follows it"
+      disabled={disabled}
+      onClick={() => onDelete(message)}
+    >
+      Delete
+    </button>
+  );
 }
 
 /** `‹ 2/3 ›` between the versions of a turn. */
@@ -188,17 +241,23 @@ function anchor(message: Message) {
 }
 
 function UserMessageView(
-  { message, versions, canEdit, highlighted, actions }: {
+  { message, versions, canEdit, editing, highlighted, actions }: {
     message: UserMessage;
     versions: Versions;
     canEdit: boolean;
+    /** Its in-place editor is open (state.editing). */
+    editing: boolean;
     highlighted: boolean;
     actions: MessageActions;
   },
 ) {
-  const [editing, setEditing] = useState(false);
   const [draft, setDraft] = useState(message.content);
   const id = useId();
+  // Opened from anywhere (↑ in the empty message box too): start from the prompt's text.
+  useEffect(() => {
+    if (editing) setDraft(message.content);
+  }, [editing]);
+  const setEditing = (open: boolean) => actions.onEditing(open ? message.key : undefined);
   const save = () => {
     if (!draft.trim()) return;
     setEditing(false);
@@ -257,21 +316,23 @@ function UserMessageView(
             <p class="user-text">{message.content}</p>
           </div>
         )}
-      {!editing && (versions.count > 1 || message.saved) && (
+      {!editing && (
         <footer class="msg-tools">
           <VersionSwitch message={message} versions={versions} onVersion={actions.onVersion} />
+          <CopyButton text={message.content} />
           {message.saved && (
             <button
               type="button"
               class="icon-button"
               disabled={!canEdit}
-              onClick={() => {
-                setDraft(message.content);
-                setEditing(true);
-              }}
+              title="Edit (↑ in an empty message box edits the last one)"
+              onClick={() => setEditing(true)}
             >
               Edit
             </button>
+          )}
+          {message.saved && (
+            <DeleteButton message={message} onDelete={actions.onDelete} disabled={!canEdit} />
           )}
         </footer>
       )}
@@ -345,7 +406,7 @@ function AssistantMessageView(
         )}
       </div>
       {(status === "stopped" || status === "length" || status === "interrupted" || statsText ||
-        versions.count > 1 || canRegenerate) && (
+        versions.count > 1 || canRegenerate || (content && !live)) && (
         <footer class="meta">
           <VersionSwitch message={message} versions={versions} onVersion={actions.onVersion} />
           {status === "stopped" && <span class="badge" data-testid="stopped">stopped</span>}
@@ -363,6 +424,7 @@ function AssistantMessageView(
               Continue
             </button>
           )}
+          {content && !live && <CopyButton text={content} />}
           {canRegenerate && status !== "error" && (
             <button
               type="button"
@@ -372,6 +434,9 @@ function AssistantMessageView(
               Regenerate
             </button>
           )}
+          {message.saved && !live && (
+            <DeleteButton message={message} onDelete={actions.onDelete} disabled={!idle} />
+          )}
         </footer>
       )}
     </article>
@@ -379,33 +444,46 @@ function AssistantMessageView(
 }
 
 export function MessageList(
-  { state, actions, scrollerRef, logRef, onScroll }: {
+  { state, actions, scrollerRef, logRef, onScroll, onExample }: {
     state: ChatState;
     actions: MessageActions;
     scrollerRef: Ref<HTMLElement>;
     logRef: Ref<HTMLDivElement>;
     onScroll: () => void;
+    /** An example prompt of the empty state was chosen: send it. */
+    onExample: (prompt: string) => void;
   },
 ) {
-  const messages = state.visible.value;
+  const branch = state.visible.value;
+  const hidden = Math.max(0, branch.length - state.shown.value);
+  const messages = hidden > 0 ? branch.slice(hidden) : branch;
   const children = state.children.value;
   const busy = state.busy.value;
   const notice = state.notice.value;
   const load = state.load.value;
   const highlight = state.highlight.value;
+  const editing = state.editing.value;
   return (
     <main class="scroller" ref={scrollerRef} onScroll={onScroll}>
+      {/* Quiet on purpose: the Announcer reads each answer once it ends, not every token. */}
       <div
         class="log"
         role="log"
-        aria-live="polite"
+        aria-live="off"
         aria-label="Messages"
         aria-busy={busy || load.state === "loading" ? "true" : "false"}
         ref={logRef}
       >
-        {messages.length === 0 && load.state === "idle" && <EmptyState model={state.model.value} />}
-        {load.state === "loading" && messages.length === 0 && (
-          <p class="loading" data-testid="loading">Loading the conversation…</p>
+        {messages.length === 0 && load.state === "idle" && (
+          <EmptyState model={state.model.value} onExample={onExample} />
+        )}
+        {load.state === "loading" && messages.length === 0 && <Skeleton />}
+        {hidden > 0 && (
+          <EarlierMessages
+            count={hidden}
+            scroller={scrollerRef as RefObject<HTMLElement>}
+            onShow={() => (state.shown.value += MESSAGE_WINDOW)}
+          />
         )}
         {messages.map((message) =>
           message.kind === "user"
@@ -415,6 +493,7 @@ export function MessageList(
                 message={message}
                 versions={versionsOf(children, message)}
                 canEdit={!busy}
+                editing={editing === message.key}
                 highlighted={highlight === message.id}
                 actions={actions}
               />
@@ -439,13 +518,88 @@ export function MessageList(
   );
 }
 
-function EmptyState({ model }: { model: string }) {
+/**
+ * "Show earlier messages": renders the next older part of a long conversation, by button or
+ * when it scrolls into view, keeping what the person was reading where it was.
+ */
+function EarlierMessages(
+  { count, scroller, onShow }: {
+    count: number;
+    scroller: RefObject<HTMLElement>;
+    onShow: () => void;
+  },
+) {
+  const button = useRef<HTMLButtonElement>(null);
+  const fromBottom = useRef<number | undefined>(undefined);
+  const show = () => {
+    const el = scroller.current;
+    if (el) fromBottom.current = el.scrollHeight - el.scrollTop;
+    onShow();
+  };
+  // After the older messages are in, the same text stays under the reader's eyes.
+  useLayoutEffect(() => {
+    const el = scroller.current;
+    if (el && fromBottom.current !== undefined) el.scrollTop = el.scrollHeight - fromBottom.current;
+    fromBottom.current = undefined;
+  }, [count]);
+  useEffect(() => {
+    const el = button.current;
+    if (!el || typeof IntersectionObserver === "undefined") return;
+    const observer = new IntersectionObserver((entries) => {
+      // Only a person scrolling up brings it into view: the page opens at the bottom.
+      if (entries.some((e) => e.isIntersecting) && (scroller.current?.scrollTop ?? 0) > 0) show();
+    }, { root: scroller.current, rootMargin: "200px 0px 0px 0px" });
+    observer.observe(el);
+    return () => observer.disconnect();
+  }, [count]);
+  return (
+    <div class="earlier">
+      <button type="button" class="btn btn-ghost btn-small" ref={button} onClick={show}>
+        Show earlier messages ({count})
+      </button>
+    </div>
+  );
+}
+
+/** Prompts a new chat can start from; clicking one sends it. */
+export const EXAMPLE_PROMPTS: readonly string[] = [
+  "Explain how a hash map works, with a short code example",
+  "Compare tea and coffee in a table",
+  "Give me three tips for a focused workday",
+  "Write a haiku about the sea",
+];
+
+function EmptyState({ model, onExample }: { model: string; onExample: (p: string) => void }) {
   return (
     <div class="empty">
       <p class="empty-title">How can I help?</p>
       <p class="empty-hint">
         Answers come from <strong>{model}</strong>, running on this machine.
       </p>
+      <ul class="examples" aria-label="Example prompts">
+        {EXAMPLE_PROMPTS.map((prompt) => (
+          <li key={prompt}>
+            <button type="button" class="example" onClick={() => onExample(prompt)}>
+              {prompt}
+            </button>
+          </li>
+        ))}
+      </ul>
+    </div>
+  );
+}
+
+/** Grey shapes where the conversation will be, while it loads. */
+function Skeleton() {
+  return (
+    <div class="skeleton" role="status" data-testid="loading">
+      <span class="visually-hidden">Loading the conversation…</span>
+      {["user", "assistant", "user", "assistant"].map((role, i) => (
+        <div key={i} class={`skeleton-msg skeleton-${role}`} aria-hidden="true">
+          <span class="skeleton-line" />
+          {role === "assistant" && <span class="skeleton-line skeleton-short" />}
+        </div>
+      ))}
     </div>
   );
 }
@@ -454,10 +608,12 @@ function EmptyState({ model }: { model: string }) {
 // Composer
 
 export function Composer(
-  { state, onSubmit, onStop, textareaRef }: {
+  { state, onSubmit, onStop, onEditLast, textareaRef }: {
     state: ChatState;
     onSubmit: () => void;
     onStop: () => void;
+    /** ↑ in the empty box: edit the last prompt; false when there is none to edit. */
+    onEditLast: () => boolean;
     textareaRef: Ref<HTMLTextAreaElement>;
   },
 ) {
@@ -480,8 +636,19 @@ export function Composer(
           rows={1}
           placeholder="Send a message…"
           value={state.input.value}
-          onInput={(event) => (state.input.value = event.currentTarget.value)}
+          onInput={(event) => {
+            state.input.value = event.currentTarget.value;
+            // An answer will need the Markdown renderer: fetch it while the person types.
+            loadRenderer();
+          }}
           onKeyDown={(event) => {
+            if (
+              event.key === "ArrowUp" && !event.shiftKey && !event.ctrlKey && !event.altKey &&
+              !event.metaKey && event.currentTarget.value === "" && onEditLast()
+            ) {
+              event.preventDefault();
+              return;
+            }
             if (event.key !== "Enter" || event.shiftKey || event.isComposing) return;
             event.preventDefault();
             onSubmit();
@@ -489,20 +656,21 @@ export function Composer(
         />
         {busy
           ? (
-            <button type="button" class="btn btn-stop" onClick={onStop}>
+            <button type="button" class="btn btn-stop" onClick={onStop} title="Stop (Esc)">
               <StopIcon />
               <span>Stop</span>
             </button>
           )
           : (
-            <button type="submit" class="btn btn-send">
+            <button type="submit" class="btn btn-send" title="Send (Enter)">
               <SendIcon />
               <span>Send</span>
             </button>
           )}
       </form>
       <p class="composer-hint">
-        Enter to send · Shift+Enter for a new line{busy ? " · Esc to stop" : ""}
+        Enter to send · Shift+Enter for a new line ·{" "}
+        {busy ? "Esc to stop" : "↑ edits your last message"}
       </p>
     </footer>
   );

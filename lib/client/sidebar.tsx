@@ -3,12 +3,14 @@
  * delete with undo, import. A drawer under 768 px (styles.css). State lives in library.ts.
  */
 import type { Ref } from "preact";
-import { useEffect, useMemo, useRef, useState } from "preact/hooks";
-import DOMPurify from "dompurify";
-import { escapeHtml } from "./markdown.ts";
+import { useEffect, useRef, useState } from "preact/hooks";
 import type { SearchHit } from "./api.ts";
 import { conversationPath, type ConversationSummary } from "./conversations.ts";
 import type { LibraryController, LibraryState } from "./library.ts";
+import type { MessageDeleter } from "./message_delete.ts";
+import { ShortcutsHelp, ThemeSwitch } from "./preferences.tsx";
+import { snippetParts } from "./snippet.ts";
+import type { ThemeChoice } from "./theme.ts";
 
 export interface SidebarProps {
   readonly library: LibraryState;
@@ -19,6 +21,9 @@ export interface SidebarProps {
   /** The current conversation was deleted. */
   readonly onDeletedCurrent: () => void;
   readonly id: string;
+  /** The search box's id, for Ctrl+K. */
+  readonly searchId: string;
+  readonly theme: ThemeChoice;
 }
 
 export function Sidebar(props: SidebarProps) {
@@ -26,9 +31,18 @@ export function Sidebar(props: SidebarProps) {
   const open = library.drawerOpen.value;
   return (
     <aside id={props.id} class="sidebar" data-open={open ? "true" : "false"}>
-      <SearchBox library={library} controller={controller} onOpen={props.onOpen} />
+      <SearchBox
+        library={library}
+        controller={controller}
+        onOpen={props.onOpen}
+        id={props.searchId}
+      />
       <ConversationList {...props} />
-      <ImportButton library={library} controller={controller} onOpen={props.onOpen} />
+      <div class="sidebar-foot">
+        <ImportButton library={library} controller={controller} onOpen={props.onOpen} />
+        <ShortcutsHelp />
+        <ThemeSwitch initial={props.theme} />
+      </div>
     </aside>
   );
 }
@@ -37,7 +51,9 @@ export function Sidebar(props: SidebarProps) {
 // Search
 
 function SearchBox(
-  { library, controller, onOpen }: Pick<SidebarProps, "library" | "controller" | "onOpen">,
+  { library, controller, onOpen, id }: Pick<SidebarProps, "library" | "controller" | "onOpen"> & {
+    id: string;
+  },
 ) {
   const hits = library.hits.value;
   const error = library.searchError.value;
@@ -45,8 +61,11 @@ function SearchBox(
     <div class="search" role="search">
       <input
         type="search"
+        id={id}
         class="search-input"
         aria-label="Search conversations"
+        aria-keyshortcuts="Control+K"
+        title="Search conversations (Ctrl+K)"
         placeholder="Search conversations"
         value={library.query.value}
         onInput={(event) => controller.setQuery(event.currentTarget.value)}
@@ -70,15 +89,6 @@ function SearchBox(
 function SearchResults(
   { hits, onOpen }: { hits: readonly SearchHit[]; onOpen: SidebarProps["onOpen"] },
 ) {
-  // The server escapes the snippet and adds only <mark>; DOMPurify makes sure of it.
-  const purify = useMemo(
-    () => (typeof window === "undefined" ? undefined : DOMPurify(window)),
-    [],
-  );
-  const clean = (html: string) =>
-    purify?.isSupported
-      ? purify.sanitize(html, { ALLOWED_TAGS: ["mark"], ALLOWED_ATTR: [] })
-      : escapeHtml(html);
   return (
     <ul class="search-results" aria-label="Search results">
       {hits.map((hit) => (
@@ -89,7 +99,7 @@ function SearchResults(
             onClick={() => onOpen(hit.conversationId, hit.messageId)}
           >
             <span class="search-title">{hit.title}</span>
-            <Snippet html={clean(hit.snippet)} />
+            <Snippet html={hit.snippet} />
           </button>
         </li>
       ))}
@@ -97,10 +107,18 @@ function SearchResults(
   );
 }
 
-/** Markup already cleaned to text and `<mark>`. */
+/**
+ * The server's snippet (escaped text with `<mark>` around matches) as text nodes and `<mark>`
+ * elements: nothing is parsed as HTML, so nothing in it can run.
+ */
 function Snippet({ html }: { html: string }) {
-  // deno-lint-ignore react-no-danger
-  return <span class="search-snippet" dangerouslySetInnerHTML={{ __html: html }} />;
+  return (
+    <span class="search-snippet">
+      {snippetParts(html).map((part, i) =>
+        part.marked ? <mark key={i}>{part.text}</mark> : part.text
+      )}
+    </span>
+  );
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -290,12 +308,27 @@ function ImportButton(
 
 /** The undo toast and action errors, fixed at the bottom of the page. */
 export function Toasts(
-  { library, controller }: { library: LibraryState; controller: LibraryController },
+  { library, controller, deleter }: {
+    library: LibraryState;
+    controller: LibraryController;
+    deleter: MessageDeleter;
+  },
 ) {
   const deleted = library.deleted.value;
   const alert = library.alert.value;
+  const message = deleter.deleted.value;
   return (
     <div class="toasts">
+      {message && (
+        <div class="toast" role="alert">
+          <span>
+            {message.count === 1 ? "Message deleted" : `${message.count} messages deleted`}
+          </span>
+          <button type="button" class="btn btn-small" onClick={() => deleter.undo()}>
+            Undo
+          </button>
+        </div>
+      )}
       {deleted && (
         <div class="toast" role="alert">
           <span>Conversation deleted</span>

@@ -190,12 +190,22 @@ export interface ChatState {
   /** A message to bring into view and mark briefly (a search hit), by server id. */
   readonly highlight: Signal<string | undefined>;
   readonly input: Signal<string>;
+  /**
+   * How many of the newest messages of the branch are rendered; earlier ones come in steps of
+   * {@link MESSAGE_WINDOW} as the person scrolls up, so a long conversation opens fast.
+   */
+  readonly shown: Signal<number>;
+  /** The prompt being edited in place (its key), if any: one at a time. */
+  readonly editing: Signal<string | undefined>;
   /** Largest frame the server accepts, from `hello`. */
   readonly maxMessageBytes: Signal<number | undefined>;
   /** The answer being asked for or streamed at the end of the visible branch, if any. */
   readonly active: ReadonlySignal<AssistantMessage | undefined>;
   readonly busy: ReadonlySignal<boolean>;
 }
+
+/** Messages rendered at first, and added each time earlier ones are asked for. */
+export const MESSAGE_WINDOW = 40;
 
 export function isLive(message: AssistantMessage): boolean {
   return message.status.value === "pending" || message.status.value === "streaming";
@@ -229,6 +239,8 @@ export function createChatState(defaultModel: string): ChatState {
     visible,
     highlight: signal<string | undefined>(undefined),
     input: signal(""),
+    shown: signal(MESSAGE_WINDOW),
+    editing: signal<string | undefined>(undefined),
     maxMessageBytes: signal<number | undefined>(undefined),
     active,
     busy: computed(() => active.value !== undefined),
@@ -668,6 +680,8 @@ export function createChatController(state: ChatState, deps: ControllerDeps): Ch
             code: frame.error?.code ?? "backend_error",
             message: frame.error?.message ?? "The answer failed. Press Retry to ask again.",
           });
+          // Nothing came back: the prompt goes back in the input, to edit or send again.
+          if (!message.content.value) restorePrompt(message);
         }
         break;
       default:
@@ -746,6 +760,8 @@ export function createChatController(state: ChatState, deps: ControllerDeps): Ch
 
     retry(message) {
       if (isLive(message)) return;
+      const prompt = message.prompt || storedPrompt(message)?.content;
+      if (prompt && state.input.value === prompt && !state.busy.value) state.input.value = "";
       if (storedPrompt(message)) {
         controller.regenerate(message);
         return;
@@ -859,13 +875,24 @@ export function createChatController(state: ChatState, deps: ControllerDeps): Ch
         state.load.value = { state: "idle" };
         state.notice.value = undefined;
         state.highlight.value = focus;
+        if (!sameConversation) state.shown.value = MESSAGE_WINDOW;
       });
+      if (focus !== undefined) {
+        // A search hit above the window: render down from it (and a little context).
+        const branch = state.visible.value;
+        const index = branch.findIndex((m) => m.id === focus);
+        if (index >= 0 && branch.length - index > state.shown.value) {
+          state.shown.value = branch.length - index + 2;
+        }
+      }
       for (const m of messages) if (m.kind === "assistant" && isLive(m)) resume(m);
     },
 
     clear() {
       resumes = [];
       batch(() => {
+        state.editing.value = undefined;
+        state.shown.value = MESSAGE_WINDOW;
         state.conversationId.value = undefined;
         state.title.value = undefined;
         state.messages.value = [];

@@ -11,13 +11,14 @@ export function renderPage(
   url: URL,
   params: Record<string, string>,
   islands: IslandRegistry,
+  req: Request,
 ): Response {
   const props: PageProps = { data: result.data, url, params };
   const Component = (): VNode => h(page, props) as VNode;
   const App = app?.default as ComponentType<AppProps> | undefined;
   const { output, used } = withIslands(
     islands,
-    () => renderToString((App ? h(App, { Component, url }) : h(Component, {})) as VNode),
+    () => renderToString((App ? h(App, { Component, url, req }) : h(Component, {})) as VNode),
   );
   // Island scripts go last in <body> so the markup is already there when they hydrate it.
   const scripts = used

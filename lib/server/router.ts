@@ -75,7 +75,15 @@ export function createRouter<State>(options: RouterOptions<State>): ServeHandler
     const result = handler ? await handler(ctx) : { data: undefined };
     if (result instanceof Response) return result;
     if (!page) throw new Error(`${route.file} returned page data but has no page component`);
-    return renderPage(page, table.app, result as PageResult<unknown>, url, params, options.islands);
+    return renderPage(
+      page,
+      table.app,
+      result as PageResult<unknown>,
+      url,
+      params,
+      options.islands,
+      req,
+    );
   };
 
   return async (req, info) => {

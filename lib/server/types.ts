@@ -40,6 +40,8 @@ export interface AppProps {
   // deno-lint-ignore no-explicit-any
   readonly Component: () => VNode<any>;
   readonly url: URL;
+  /** The page's request (its cookies, e.g. the theme). */
+  readonly req: Request;
 }
 
 export interface RouteModule {

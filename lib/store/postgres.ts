@@ -38,6 +38,7 @@ import {
   type Preset,
   presetConflict,
   type PresetPatch,
+  restoreOrder,
   type Role,
   rowToConversation,
   rowToMessage,
@@ -316,6 +317,53 @@ export class PostgresStore implements Store {
       AND ${parentId === null ? sql`parent_id IS NULL` : sql`parent_id = ${parentId}`}
       ORDER BY created_at, id`;
     return rows.map(toMessage);
+  }
+
+  async deleteMessage(ownerId: string, id: string): Promise<Message[]> {
+    const rows = await this.#sql.begin(async (tx) => {
+      const found = await tx`WITH RECURSIVE sub (id, conversation_id) AS (
+          SELECT m.id, m.conversation_id FROM messages m
+            JOIN conversations c ON c.id = m.conversation_id
+            WHERE m.id = ${id} AND m.owner_id = ${ownerId} AND c.deleted_at IS NULL
+          UNION ALL SELECT m.id, m.conversation_id FROM messages m
+            JOIN sub ON m.conversation_id = sub.conversation_id AND m.parent_id = sub.id)
+        SELECT ${tx(MESSAGE_COLUMNS)} FROM messages WHERE id IN (SELECT id FROM sub)
+        ORDER BY created_at, id`;
+      const messages = found.map(toMessage);
+      if (messages.length === 0) throw notFound("message", id);
+      if (messages.some((m) => m.state === "streaming")) {
+        throw new StoreError("conflict", "An answer there is still being written: stop it first.");
+      }
+      await tx`DELETE FROM messages WHERE id = ANY(${messages.map((m) => m.id)}::text[])`;
+      return messages;
+    });
+    return restoreOrder(ownerId, rows).rows;
+  }
+
+  async restoreMessages(ownerId: string, messages: readonly Message[]): Promise<number> {
+    const { conversationId, root, rows } = restoreOrder(ownerId, messages);
+    const sql = this.#sql;
+    return await sql.begin(async (tx) => {
+      const [conversation] = await tx`SELECT id FROM conversations
+        WHERE id = ${conversationId} AND owner_id = ${ownerId} AND deleted_at IS NULL FOR UPDATE`;
+      if (conversation === undefined) throw notFound("conversation", conversationId);
+      if (root !== null) {
+        const [parent] = await tx`SELECT 1 FROM messages WHERE id = ${root}
+          AND conversation_id = ${conversationId} AND owner_id = ${ownerId}`;
+        if (parent === undefined) {
+          throw new StoreError("invalid", "The message these answered no longer exists.");
+        }
+      }
+      let count = 0;
+      for (let i = 0; i < rows.length; i += 1000) {
+        const batch = rows.slice(i, i + 1000).map((m) => messageRow(tx, m));
+        const result = await tx`INSERT INTO messages ${
+          tx(batch, ...MESSAGE_COLUMNS)
+        } ON CONFLICT (id) DO NOTHING`;
+        count += result.count;
+      }
+      return count;
+    });
   }
 
   async appendAnswer(ownerId: string, id: string, delta: AnswerDelta): Promise<boolean> {

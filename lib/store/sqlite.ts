@@ -36,6 +36,7 @@ import {
   type Preset,
   presetConflict,
   type PresetPatch,
+  restoreOrder,
   type Role,
   rowToConversation,
   rowToMessage,
@@ -174,6 +175,17 @@ export class SqliteStore implements Store {
           WHERE id IN (SELECT value FROM json_each(?1))
         UNION ALL SELECT id, owner_id, conversation_id FROM messages
           WHERE id IN (SELECT value FROM json_each(?1))`),
+      // The message and its descendants; the join on (conversation_id, parent_id) walks the
+      // messages_children index one level at a time.
+      subtree: p(`WITH RECURSIVE sub (id, conversation_id) AS (
+          SELECT m.id, m.conversation_id FROM messages m
+            JOIN conversations c ON c.id = m.conversation_id
+            WHERE m.id = ? AND m.owner_id = ? AND c.deleted_at IS NULL
+          UNION ALL SELECT m.id, m.conversation_id FROM messages m
+            JOIN sub ON m.conversation_id = sub.conversation_id AND m.parent_id = sub.id)
+        SELECT ${MESSAGE_COLUMNS} FROM messages WHERE id IN (SELECT id FROM sub)
+        ORDER BY created_at, id`),
+      deleteMessages: p("DELETE FROM messages WHERE id IN (SELECT value FROM json_each(?))"),
       versions: p("SELECT version FROM schema_migrations ORDER BY version"),
       getSettings: p(`SELECT ${SETTINGS} FROM conversation_settings
         WHERE conversation_id = ? AND owner_id = ?`),
@@ -351,6 +363,40 @@ export class SqliteStore implements Store {
         ? this.#q.roots!.all(conversationId, ownerId)
         : this.#q.children!.all(conversationId, ownerId, parentId);
       return rows.map(toMessage);
+    });
+  }
+
+  deleteMessage(ownerId: string, id: string): Promise<Message[]> {
+    return run(() =>
+      transaction(this.#db, () => {
+        const rows = this.#q.subtree!.all(id, ownerId).map(toMessage);
+        if (rows.length === 0) throw notFound("message", id);
+        if (rows.some((m) => m.state === "streaming")) {
+          throw new StoreError(
+            "conflict",
+            "An answer there is still being written: stop it first.",
+          );
+        }
+        this.#q.deleteMessages!.run(JSON.stringify(rows.map((m) => m.id)));
+        return restoreOrder(ownerId, rows).rows;
+      })
+    );
+  }
+
+  restoreMessages(ownerId: string, messages: readonly Message[]): Promise<number> {
+    return run(() => {
+      const { conversationId, root, rows } = restoreOrder(ownerId, messages);
+      return transaction(this.#db, () => {
+        this.#conversation(ownerId, conversationId);
+        if (root !== null && this.#q.parentOf!.get(root, conversationId, ownerId) === undefined) {
+          throw new StoreError("invalid", "The message these answered no longer exists.");
+        }
+        let inserted = 0;
+        for (const m of rows) {
+          inserted += Number(this.#q.importMessage!.run(...messageValues(m)).changes);
+        }
+        return inserted;
+      });
     });
   }
 

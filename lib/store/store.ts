@@ -237,6 +237,23 @@ export interface Store {
   children(ownerId: string, conversationId: string, parentId: string | null): Promise<Message[]>;
 
   /**
+   * Deletes a message with everything that follows from it: its subtree (a prompt takes its
+   * answers and the later turns of their branches with it; an answer takes the turns after it).
+   * Its other versions (siblings) stay, so the page shows one of those in its place. The rows
+   * are removed for real and returned, parents first, for {@link Store.restoreMessages} (undo).
+   * @throws StoreError `not_found` when the owner has no such message in a live conversation,
+   * `conflict` when an answer in the subtree is still streaming (stop it first).
+   */
+  deleteMessage(ownerId: string, id: string): Promise<Message[]>;
+  /**
+   * Puts back rows that {@link Store.deleteMessage} returned, with their ids and times. Rows
+   * already present are skipped; returns how many were written.
+   * @throws StoreError `not_found` when their conversation is gone, `invalid` when the rows are
+   * not one subtree of one conversation of this owner or its parent no longer exists.
+   */
+  restoreMessages(ownerId: string, messages: readonly Message[]): Promise<number>;
+
+  /**
    * Appends streamed text in one UPDATE of one row. Returns false (and writes nothing) when
    * `seq` was already applied or the answer is no longer streaming.
    * @throws StoreError `not_found` when the owner has no such answer.
@@ -538,4 +555,39 @@ export function rowToPreset(row: Readonly<Record<string, unknown>>): Preset {
 
 export function presetConflict(name: string): StoreError {
   return new StoreError("conflict", `A preset named ${JSON.stringify(name)} already exists.`);
+}
+
+/**
+ * Checks rows handed to {@link Store.restoreMessages} and orders them parents first: one
+ * conversation, one owner, one subtree whose root's parent is `root` (checked by the caller
+ * against the database).
+ */
+export function restoreOrder(
+  ownerId: string,
+  messages: readonly Message[],
+): { conversationId: string; root: string | null; rows: Message[] } {
+  const first = messages[0];
+  if (first === undefined) throw new StoreError("invalid", "There are no messages to restore.");
+  const ids = new Set(messages.map((m) => m.id));
+  const roots = messages.filter((m) => m.parentId === null || !ids.has(m.parentId));
+  if (
+    roots.length !== 1 || ids.size !== messages.length ||
+    messages.some((m) => m.ownerId !== ownerId || m.conversationId !== first.conversationId)
+  ) {
+    throw new StoreError(
+      "invalid",
+      "The messages to restore must be one subtree of one conversation of this owner.",
+    );
+  }
+  const rows: Message[] = [];
+  const placed = new Set<string>();
+  let queue = [roots[0]!];
+  while (queue.length) {
+    rows.push(...queue);
+    for (const m of queue) placed.add(m.id);
+    queue = messages.filter((m) =>
+      !placed.has(m.id) && m.parentId !== null && placed.has(m.parentId)
+    );
+  }
+  return { conversationId: first.conversationId, root: roots[0]!.parentId, rows };
 }

@@ -1,14 +1,19 @@
+import { type ThemeChoice, themeFromCookie } from "../../lib/client/theme.ts";
 import Chat from "../../islands/Chat.tsx";
 import { type Context, page, type PageProps } from "../../lib/server/types.ts";
 import type { State } from "../../lib/state.ts";
 
 interface Data {
   readonly defaultModel: string;
+  readonly theme: ThemeChoice;
 }
 
 export const handler = {
   GET(ctx: Context<State>) {
-    return page<Data>({ defaultModel: ctx.state.backend.defaultModel() });
+    return page<Data>({
+      defaultModel: ctx.state.backend.defaultModel(),
+      theme: themeFromCookie(ctx.req.headers.get("cookie")),
+    });
   },
 };
 
@@ -18,7 +23,12 @@ export const handler = {
  */
 export default function ConversationPage({ data, params }: PageProps<Data>) {
   return (
-    <Chat title="Local Chat" defaultModel={data.defaultModel} conversationId={decoded(params.id)} />
+    <Chat
+      title="Local Chat"
+      defaultModel={data.defaultModel}
+      theme={data.theme}
+      conversationId={decoded(params.id)}
+    />
   );
 }
 
