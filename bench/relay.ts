@@ -13,9 +13,9 @@ import type { ServerFrame } from "../lib/protocol.ts";
 import { answerTokens, BENCH_MODEL, promptFor, SYSTEM_PROMPT } from "./answer.ts";
 
 export interface StreamSample {
-  /** Prompt sent → first token received, ms. */
+  /** Round started (every prompt of the round counts from there) → first token received, ms. */
   readonly ttftMs: number;
-  /** Prompt sent → end of the answer received, ms. */
+  /** Round started → end of the answer received, ms. */
   readonly durationMs: number;
   /** (duration − TTFT) / tokens, ms. */
   readonly perTokenMs: number;
@@ -75,9 +75,11 @@ export async function directRound(
   tokens: number,
 ): Promise<RoundResult> {
   const text = expectedText(tokens);
+  // Every stream's clock starts at the round's start, as on the app path: the 100th request's
+  // TTFT includes the client work of the 99 before it, whichever path does that work.
   const started = performance.now();
   const runs: Promise<StreamSample>[] = [];
-  for (let i = 0; i < streams; i++) runs.push(directStream(ollamaUrl, i, tokens, text));
+  for (let i = 0; i < streams; i++) runs.push(directStream(ollamaUrl, i, tokens, text, started));
   return finish(await Promise.all(runs), started, streams, tokens);
 }
 
@@ -86,9 +88,9 @@ async function directStream(
   index: number,
   tokens: number,
   expected: string,
+  sent: number,
 ): Promise<StreamSample> {
   const client = new Ollama({ host: url });
-  const sent = performance.now();
   let first: number | undefined;
   let count = 0;
   let text = "";
@@ -198,11 +200,13 @@ export class BenchSocket {
     });
   }
 
-  /** Sends one `chat` message; resolves when its `answer.end` (or an error) arrives. */
-  ask(index: number, tokens: number, expected: string): Promise<StreamSample> {
+  /**
+   * Sends one `chat` message; resolves when its `answer.end` (or an error) arrives. TTFT and
+   * duration count from `sent` (the round's start, shared by every stream of the round).
+   */
+  ask(index: number, tokens: number, expected: string, sent: number): Promise<StreamSample> {
     const requestId = `r${index}-${this.#rounds++}`;
     const { promise, resolve } = Promise.withResolvers<StreamSample>();
-    const sent = performance.now();
     this.#pending = {
       sent,
       requestId,
@@ -307,7 +311,7 @@ export async function appRound(
 ): Promise<RoundResult> {
   const text = expectedText(tokens);
   const started = performance.now();
-  const runs = sockets.map((socket, i) => socket.ask(i, tokens, text));
+  const runs = sockets.map((socket, i) => socket.ask(i, tokens, text, started));
   // A stream that never ends is recorded as failed (and its tokens as lost), not waited for.
   const timer = setTimeout(() => {
     for (const socket of sockets) socket.abandon(`no answer.end after ${ROUND_TIMEOUT_MS} ms`);
