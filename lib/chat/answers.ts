@@ -7,6 +7,7 @@
  * end; they go on when their sockets close. Answers of the stateless `chat` message end when
  * their last socket leaves.
  */
+import { setImmediate } from "node:timers";
 import type { Backend, ChatRequest } from "../backends/backend.ts";
 import type { Logger } from "../log.ts";
 import type {
@@ -51,6 +52,38 @@ const KEEP_ENDED_MS = 60_000;
  */
 export const DELTA_MERGE_MS = 5;
 
+/**
+ * Runs at most one job per turn of the event loop, in order; the first at once. A request to
+ * Ollama leaves only when JavaScript yields to the event loop, so when many prompts arrive
+ * together (one batch of socket reads) starting them all in one go would hold every request
+ * back until the last was set up; one per turn sends each as soon as it is ready, and Ollama
+ * starts on the first while the others are set up.
+ */
+export class OnePerTurn {
+  readonly #waiting: (() => void)[] = [];
+  #busy = false;
+
+  run(job: () => void): void {
+    if (this.#busy) {
+      this.#waiting.push(job);
+      return;
+    }
+    this.#busy = true;
+    job();
+    setImmediate(() => this.#next());
+  }
+
+  #next(): void {
+    const job = this.#waiting.shift();
+    if (job === undefined) {
+      this.#busy = false;
+      return;
+    }
+    job();
+    setImmediate(() => this.#next());
+  }
+}
+
 type Mutable<T> = { -readonly [K in keyof T]: T[K] };
 
 /** One timer for every answer with merged deltas waiting, however many answers stream. */
@@ -76,6 +109,8 @@ export class DeltaTicker {
 export class LiveAnswer {
   readonly id: string;
   readonly controller = new AbortController();
+  /** When the prompt was taken: the answer's TTFT counts from here, queueing included. */
+  readonly createdAt = performance.now();
   readonly watchers = new Set<Watcher>();
   readonly spec: AnswerSpec;
   seq: number;
@@ -264,6 +299,7 @@ export class AnswerRegistry {
   readonly #deps: AnswerRegistryDeps;
   readonly #answers = new Map<string, LiveAnswer>();
   readonly #ticker = new DeltaTicker();
+  readonly #pacer = new OnePerTurn();
   #timer: ReturnType<typeof setInterval> | undefined;
 
   constructor(deps: AnswerRegistryDeps) {
@@ -283,16 +319,21 @@ export class AnswerRegistry {
 
   /** Starts an answer, watched by `watcher` from its first frame. */
   start(spec: AnswerSpec, watcher: Watcher, requestId: string): LiveAnswer {
-    const { backend, logger } = this.#deps;
     const answer = new LiveAnswer(spec, this.#ticker);
     this.#answers.set(answer.id, answer);
     watcher.send(answer.startFrame(requestId));
     answer.watchers.add(watcher);
     this.#ensureTimer();
+    this.#pacer.run(() => this.#run(answer));
+    return answer;
+  }
+
+  #run(answer: LiveAnswer): void {
+    const { backend, logger } = this.#deps;
     runTurn({
       backend,
       request: {
-        ...spec.request,
+        ...answer.spec.request,
         onQueue: (position) => {
           if (position > 0) {
             answer.broadcast({ type: "answer.queued", answerId: answer.id, position });
@@ -300,6 +341,7 @@ export class AnswerRegistry {
         },
       },
       signal: answer.controller.signal,
+      startedAt: answer.createdAt,
       onDelta: (content, thinking) => answer.append(content, thinking),
     }).then(async (outcome) => {
       if (outcome.error) {
@@ -309,7 +351,6 @@ export class AnswerRegistry {
       const timer = setTimeout(() => this.#answers.delete(answer.id), KEEP_ENDED_MS);
       Deno.unrefTimer(timer);
     });
-    return answer;
   }
 
   /** A socket left: it watches nothing more; stateless answers nobody watches end. */
