@@ -593,7 +593,8 @@ async function mainRelay(flags: Flags): Promise<void> {
         quick: flags.quick,
         rounds: flags.streams.map((n) => roundsFor(n, flags)),
         tokenDelayMs: flags.tokenDelayMs,
-        baseline: "npm ollama@0.6.4 (ollama/browser), one client and request per stream",
+        baseline:
+          "npm ollama@0.6.4 (ollama/browser) with the app's fetchReusingBuffer, one client and request per stream",
         appEnv: APP_ENV,
         cpuProf: flags.cpuProf,
       },

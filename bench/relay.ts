@@ -1,14 +1,16 @@
 /**
  * The two paths the benchmark compares, for the same answers from the same fake Ollama:
  *
- * - direct: the npm `ollama` client (`ollama/browser`, as the app itself uses it) streaming
- *   `/api/chat` from the fake, one client and one request per stream;
+ * - direct: the npm `ollama` client (`ollama/browser`) with the `fetch` the app gives it
+ *   (`fetchReusingBuffer`), streaming `/api/chat` from the fake, one client and one request per
+ *   stream: what the app adds is then the relay alone, not a difference in how Ollama is read;
  * - through the app: one real WebSocket per stream to the app's `/ws`, one `chat` message each.
  *
  * Every stream records when its prompt went out, when its first token arrived and when it
  * ended, and checks that every token arrived, once, in order (token count and text).
  */
 import { Ollama } from "ollama/browser";
+import { fetchReusingBuffer } from "../lib/backends/reused_buffer_fetch.ts";
 import type { ServerFrame } from "../lib/protocol.ts";
 import { answerTokens, BENCH_MODEL, promptFor, SYSTEM_PROMPT } from "./answer.ts";
 
@@ -90,7 +92,7 @@ async function directStream(
   expected: string,
   sent: number,
 ): Promise<StreamSample> {
-  const client = new Ollama({ host: url });
+  const client = new Ollama({ host: url, fetch: fetchReusingBuffer });
   let first: number | undefined;
   let count = 0;
   let text = "";
