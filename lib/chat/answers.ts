@@ -53,34 +53,36 @@ const KEEP_ENDED_MS = 60_000;
 export const DELTA_MERGE_MS = 5;
 
 /**
- * Runs at most one job per turn of the event loop, in order; the first at once. A request to
- * Ollama leaves only when JavaScript yields to the event loop, so when many prompts arrive
- * together (one batch of socket reads) starting them all in one go would hold every request
- * back until the last was set up; one per turn sends each as soon as it is ready, and Ollama
- * starts on the first while the others are set up.
+ * Starts answers in growing batches, one batch per turn of the event loop: the first at once,
+ * then 2, 4, 8… while more wait. A request to Ollama leaves only when JavaScript yields to the
+ * event loop, so setting up 100 prompts that arrived together in one go holds every request
+ * back until the last is set up. Yielding after the first few sends them at once, and Ollama
+ * works on them while the rest are set up; doubling keeps a burst of 1,000 to ten turns, so
+ * no prompt waits long behind the other answers' tokens.
  */
-export class OnePerTurn {
+export class StartPacer {
   readonly #waiting: (() => void)[] = [];
-  #busy = false;
+  /** Jobs the next turn may run; 0 while idle. */
+  #batch = 0;
 
   run(job: () => void): void {
-    if (this.#busy) {
+    if (this.#batch > 0) {
       this.#waiting.push(job);
       return;
     }
-    this.#busy = true;
     job();
-    setImmediate(() => this.#next());
+    this.#batch = 2;
+    setImmediate(() => this.#turn());
   }
 
-  #next(): void {
-    const job = this.#waiting.shift();
-    if (job === undefined) {
-      this.#busy = false;
+  #turn(): void {
+    if (this.#waiting.length === 0) {
+      this.#batch = 0;
       return;
     }
-    job();
-    setImmediate(() => this.#next());
+    for (const job of this.#waiting.splice(0, this.#batch)) job();
+    this.#batch *= 2;
+    setImmediate(() => this.#turn());
   }
 }
 
@@ -299,7 +301,7 @@ export class AnswerRegistry {
   readonly #deps: AnswerRegistryDeps;
   readonly #answers = new Map<string, LiveAnswer>();
   readonly #ticker = new DeltaTicker();
-  readonly #pacer = new OnePerTurn();
+  readonly #pacer = new StartPacer();
   #timer: ReturnType<typeof setInterval> | undefined;
 
   constructor(deps: AnswerRegistryDeps) {
