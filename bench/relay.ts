@@ -1,16 +1,16 @@
 /**
  * The two paths the benchmark compares, for the same answers from the same fake Ollama:
  *
- * - direct: the npm `ollama` client (`ollama/browser`) with the `fetch` the app gives it
- *   (`fetchReusingBuffer`), streaming `/api/chat` from the fake, one client and one request per
- *   stream: what the app adds is then the relay alone, not a difference in how Ollama is read;
+ * - direct: the npm `ollama` client (`ollama/browser`) streaming `/api/chat` from the fake, one
+ *   client and one request per stream; either as shipped (Deno's own `fetch`), or with the
+ *   `fetch` the app gives it (`fetchReusingBuffer`), so that what the app adds can be told apart
+ *   from how it reads Ollama;
  * - through the app: one real WebSocket per stream to the app's `/ws`, one `chat` message each.
  *
  * Every stream records when its prompt went out, when its first token arrived and when it
  * ended, and checks that every token arrived, once, in order (token count and text).
  */
 import { Ollama } from "ollama/browser";
-import { fetchReusingBuffer } from "../lib/backends/reused_buffer_fetch.ts";
 import type { ServerFrame } from "../lib/protocol.ts";
 import { answerTokens, BENCH_MODEL, promptFor, SYSTEM_PROMPT } from "./answer.ts";
 
@@ -79,13 +79,17 @@ export async function directRound(
   ollamaUrl: string,
   streams: number,
   tokens: number,
+  /** The client's `fetch`; Deno's own unless given. */
+  fetcher?: typeof fetch,
 ): Promise<RoundResult> {
   const text = expectedText(tokens);
   // Every stream's clock starts at the round's start, as on the app path: the 100th request's
   // TTFT includes the client work of the 99 before it, whichever path does that work.
   const started = performance.now();
   const runs: Promise<StreamSample>[] = [];
-  for (let i = 0; i < streams; i++) runs.push(directStream(ollamaUrl, i, tokens, text, started));
+  for (let i = 0; i < streams; i++) {
+    runs.push(directStream(ollamaUrl, i, tokens, text, started, fetcher));
+  }
   return finish(await Promise.all(runs), started, streams, tokens);
 }
 
@@ -95,8 +99,9 @@ async function directStream(
   tokens: number,
   expected: string,
   sent: number,
+  fetcher: typeof fetch | undefined,
 ): Promise<StreamSample> {
-  const client = new Ollama({ host: url, fetch: fetchReusingBuffer });
+  const client = new Ollama(fetcher ? { host: url, fetch: fetcher } : { host: url });
   let first: number | undefined;
   let count = 0;
   let text = "";
