@@ -19,6 +19,7 @@ import {
   type ModelManagement,
   type PullProgress,
 } from "./backend.ts";
+import { fetchReusingBuffer } from "./reused_buffer_fetch.ts";
 
 export interface OllamaOptions {
   /** Base URL, already normalised (see `ollamaUrl` in lib/config.ts). */
@@ -158,11 +159,21 @@ export class OllamaBackend implements Backend, ModelManagement {
   }
 
   async *chat(request: ChatRequest, signal: AbortSignal): AsyncGenerator<ChatChunk> {
-    const idle = new IdleTimer(this.#timeoutMs);
-    const combined = AbortSignal.any([signal, idle.signal]);
+    // One controller for the HTTP request: the answer's signal (Stop, socket close, shutdown)
+    // and the idle timer both end it there, so no chain of combined signals per answer.
+    const request$ = new AbortController();
+    const idle = new IdleTimer(this.#timeoutMs, request$);
+    const onAbort = () => request$.abort(signal.reason);
+    if (signal.aborted) onAbort();
+    else signal.addEventListener("abort", onAbort, { once: true });
     let started = false;
+    let ended = false;
     try {
-      const client = this.#client(combined);
+      // Its fetch answers to our controller alone: the client's own abort() is never called.
+      const client = new Ollama({
+        host: this.#url,
+        fetch: (input, init) => fetchReusingBuffer(input, { ...init, signal: request$.signal }),
+      });
       const stream = await client.chat({
         model: request.model,
         messages: request.messages.map((m) => ({ role: m.role, content: m.content })),
@@ -170,8 +181,7 @@ export class OllamaBackend implements Backend, ModelManagement {
         ...(request.options ? { options: request.options } : {}),
       });
       started = true;
-      // Iterating after abort() throws; abort() closes the HTTP request so Ollama stops.
-      combined.addEventListener("abort", () => stream.abort(), { once: true });
+      // Aborting the request errors the body: the loop below throws and is classified.
       for await (const part of stream) {
         idle.reset();
         const content = part.message?.content ?? "";
@@ -189,6 +199,7 @@ export class OllamaBackend implements Backend, ModelManagement {
           ...(part.eval_duration ? { evalDurationNs: part.eval_duration } : {}),
           ...(part.prompt_eval_count ? { promptEvalCount: part.prompt_eval_count } : {}),
         };
+        ended = true;
         yield last;
         return;
       }
@@ -201,6 +212,9 @@ export class OllamaBackend implements Backend, ModelManagement {
       throw this.#classify(error, signal, idle, request.model, started);
     } finally {
       idle.clear();
+      signal.removeEventListener("abort", onAbort);
+      // A consumer that stopped reading before the last line: end the request at Ollama.
+      if (!ended) request$.abort("gone");
     }
   }
 
@@ -242,7 +256,7 @@ export class OllamaBackend implements Backend, ModelManagement {
   ): BackendError {
     if (error instanceof BackendError) return error;
     if (signal.aborted) return new BackendError("aborted", "The request was stopped.");
-    if (idle.signal.aborted) {
+    if (idle.fired) {
       return new BackendError(
         "timeout",
         `Ollama sent nothing for ${Math.round(idle.ms / 1000)} s, so the request was given up. ` +
@@ -297,11 +311,15 @@ export class OllamaBackend implements Backend, ModelManagement {
  * token, so it only notes the time; the one timer re-arms itself for whatever is left.
  */
 class IdleTimer {
-  readonly #controller = new AbortController();
+  readonly #controller: AbortController;
   #timer: ReturnType<typeof setTimeout> | undefined;
   #lastActivity = performance.now();
+  /** Set when the timer (not someone else) aborted the controller. */
+  fired = false;
 
-  constructor(readonly ms: number) {
+  /** Aborts `controller` (by default one of its own) when idle for `ms`. */
+  constructor(readonly ms: number, controller = new AbortController()) {
+    this.#controller = controller;
     this.#arm(ms);
   }
 
@@ -321,8 +339,9 @@ class IdleTimer {
   #arm(delay: number): void {
     this.#timer = setTimeout(() => {
       const idle = performance.now() - this.#lastActivity;
-      if (idle >= this.ms) this.#controller.abort("timeout");
-      else this.#arm(this.ms - idle);
+      if (idle < this.ms) return this.#arm(this.ms - idle);
+      this.fired = true;
+      this.#controller.abort("timeout");
     }, delay);
   }
 }
