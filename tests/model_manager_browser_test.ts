@@ -133,6 +133,7 @@ managerTest(
 
     ollama.release(Infinity);
     await dialog.getByText("gemma3:1b is pulled and ready.").waitFor();
+    assertEquals(await modelName.inputValue(), "");
     await progress.waitFor({ state: "detached" });
     await row("gemma3:1b").getByText("999.89M", { exact: true }).waitFor();
     assert((await pickerOptions(page)).some((o) => o.startsWith("gemma3:1b — 999.89M Q4_K_M")));

@@ -143,6 +143,23 @@ Deno.test("models http - leaving before Ollama's first line cancels the pull too
   });
 });
 
+Deno.test("models http - a pull Ollama stops feeding ends with an error after OLLAMA_TIMEOUT", async () => {
+  await withApp({ OLLAMA_TIMEOUT: "1" }, async ({ app, ollama }) => {
+    ollama.holdPulls = true;
+    try {
+      const response = await send(app.url, "/api/models/pull", { name: "gemma3:1b" });
+      const got = await allLines(response);
+      assertEquals(got[0], { status: "pulling manifest" });
+      const error = got.at(-1)!.error as { code: string; message: string };
+      assertEquals(error.code, "backend_error");
+      assertMatch(error.message, /could not pull "gemma3:1b": Ollama sent nothing for 1 s/);
+      await ollama.waitForRequest((r) => r.path === "/api/pull" && r.aborted);
+    } finally {
+      ollama.release(Infinity);
+    }
+  });
+});
+
 Deno.test("models http - delete removes a model; a second delete is a 404", async () => {
   await withApp({}, async ({ app, ollama }) => {
     const del = (name: unknown) =>
