@@ -306,6 +306,8 @@ export class FakeOllama {
    * {@link release}, like {@link manual} does for answers, so a test can cancel mid-pull.
    */
   holdPulls = false;
+  /** A pull's first line (`pulling manifest`, and so its headers) waits for {@link release}. */
+  holdPullStart = false;
   /** Accept chat/generate requests and never answer (until the client aborts or close()). */
   hang = false;
   /** How long a model not in {@link loaded} takes to load before its first line. */
@@ -669,8 +671,10 @@ export class FakeOllama {
     const model = this.registry.find((m) => normalizeName(m.name).toLowerCase() === key);
     const delayMs = this.pullDelayMs ?? this.tokenDelayMs;
     const hold = this.holdPulls ? () => this.#gate(ctx.ac.signal) : undefined;
+    const holdStart = this.holdPullStart ? () => this.#gate(ctx.ac.signal) : undefined;
     const install = (m: FakeModel) => this.addModel(m);
     async function* progress(): AsyncGenerator<Record<string, unknown>> {
+      if (holdStart) await holdStart();
       yield { status: "pulling manifest" };
       if (!model) return yield { error: "pull model manifest: file does not exist" };
       const layers = [[fakeDigest(key), model.size ?? 1e9], [fakeDigest(`${key}/params`), 487]];

@@ -133,6 +133,7 @@ managerTest(
 
     ollama.release(Infinity);
     await dialog.getByText("gemma3:1b is pulled and ready.").waitFor();
+    assertEquals(await modelName.inputValue(), "");
     await progress.waitFor({ state: "detached" });
     await row("gemma3:1b").getByText("999.89M", { exact: true }).waitFor();
     assert((await pickerOptions(page)).some((o) => o.startsWith("gemma3:1b — 999.89M Q4_K_M")));
@@ -167,8 +168,13 @@ managerTest(
     ollama.release(2);
     await dialog.locator('[role="progressbar"][aria-valuenow="25"]').waitFor();
     await dialog.getByRole("button", { name: "Cancel" }).click();
-    const request = await ollama.waitForRequest((r) => r.path === "/api/pull" && r.aborted);
-    assertEquals(request.finished, false);
+    try {
+      const request = await ollama.waitForRequest((r) => r.path === "/api/pull" && r.aborted);
+      assertEquals(request.finished, false);
+    } finally {
+      // Were the pull not cancelled, it would otherwise hold the app's shutdown forever.
+      ollama.release(Infinity);
+    }
     await dialog.getByText("Pull of gemma3:1b cancelled.").waitFor();
     await progress.waitFor({ state: "detached" });
     assert(await pull.isEnabled());

@@ -104,17 +104,59 @@ Deno.test("models http - leaving a pull cancels it: Ollama sees the request end"
       signal: abort.signal,
     });
     const reader = lines(response);
-    assertEquals((await reader.next()).value, { status: "pulling manifest" });
-    ollama.release(2);
-    const first = (await reader.next()).value!;
-    assertMatch(String(first.status), /^pulling /);
-    await ollama.waitForHeld(1);
-    abort.abort();
-    await reader.return(undefined).catch(() => {});
-    const pull = await ollama.waitForRequest((r) => r.path === "/api/pull" && r.aborted);
-    assertEquals(pull.finished, false);
-    assertEquals(ollama.heldChunks, 0);
+    try {
+      assertEquals((await reader.next()).value, { status: "pulling manifest" });
+      ollama.release(2);
+      const first = (await reader.next()).value!;
+      assertMatch(String(first.status), /^pulling /);
+      await ollama.waitForHeld(1);
+      abort.abort();
+      await reader.return(undefined).catch(() => {});
+      const pull = await ollama.waitForRequest((r) => r.path === "/api/pull" && r.aborted);
+      assertEquals(pull.finished, false);
+      assertEquals(ollama.heldChunks, 0);
+    } finally {
+      // Were the pull not cancelled, it would otherwise hold the app's shutdown forever.
+      ollama.release(Infinity);
+    }
     assert(!(await listed(app.url)).some((m) => m.name === "gemma3:1b"));
+  });
+});
+
+Deno.test("models http - leaving before Ollama's first line cancels the pull too", async () => {
+  await withApp({}, async ({ app, ollama }) => {
+    ollama.holdPullStart = true;
+    const abort = new AbortController();
+    const response = send(app.url, "/api/models/pull", { name: "gemma3:1b" }, {
+      signal: abort.signal,
+    }).catch((error) => error);
+    try {
+      await ollama.waitForHeld(1);
+      abort.abort();
+      assertEquals((await response as Error).name, "AbortError");
+      const pull = await ollama.waitForRequest((r) => r.path === "/api/pull" && r.aborted);
+      assertEquals(pull.finished, false);
+    } finally {
+      // Were the pull not cancelled, it would otherwise hold the app's shutdown forever.
+      ollama.release(Infinity);
+    }
+  });
+});
+
+Deno.test("models http - a pull Ollama stops feeding ends with an error after OLLAMA_TIMEOUT", async () => {
+  await withApp({ OLLAMA_TIMEOUT: "1" }, async ({ app, ollama }) => {
+    ollama.holdPulls = true;
+    try {
+      const response = await send(app.url, "/api/models/pull", { name: "gemma3:1b" });
+      const got = await allLines(response);
+      assertEquals(got[0], { status: "pulling manifest" });
+      const error = got.at(-1)!.error as { code: string; message: string };
+      assertEquals(error.code, "backend_error");
+      assertMatch(error.message, /could not pull "gemma3:1b": Ollama sent nothing for 1 s/);
+      await ollama.waitForRequest((r) => r.path === "/api/pull" && r.aborted);
+    } finally {
+      ollama.release(Infinity);
+    }
   });
 });
 

@@ -320,7 +320,12 @@ function PullForm(
   const inputId = useId();
   const hintId = useId();
   const invalid = useSignal<string | undefined>(undefined);
+  const inputRef = useRef<HTMLInputElement>(null);
   const pulling = pull.phase === "pulling";
+  // A finished pull empties the field for the next name; a failed one keeps it to correct.
+  useEffect(() => {
+    if (pull.phase === "done" && inputRef.current) inputRef.current.value = "";
+  }, [pull.phase]);
   return (
     <section class="models-pull" aria-label="Pull a model">
       <h3 class="models-subtitle">Pull a model</h3>
@@ -342,6 +347,7 @@ function PullForm(
       >
         <label for={inputId}>Model name</label>
         <input
+          ref={inputRef}
           id={inputId}
           name="model"
           class="models-input"

@@ -25,9 +25,9 @@ export const handler = {
     const cancel = new AbortController();
     let ended = false;
     let progress: AsyncIterator<PullProgress> | undefined;
-    // The client went away (closed the connection or aborted its fetch): the body stream is
-    // cancelled, and the pull with it. (Not `req.signal`: Deno also fires it after a response
-    // that went out whole.)
+    // The client went away (closed the connection or aborted its fetch): the pull stops. Until
+    // the response is handed over that shows on `req.signal`, then as the body stream's cancel
+    // (the signal is left alone from there: Deno also fires it after a response went out whole).
     const abandon = () => {
       if (ended) return;
       ended = true;
@@ -37,11 +37,14 @@ export const handler = {
     };
 
     let first: IteratorResult<PullProgress>;
+    ctx.req.signal.addEventListener("abort", abandon, { once: true });
     try {
       progress = backend.pull(name, cancel.signal)[Symbol.asyncIterator]();
       first = await progress.next();
     } catch (error) {
       throw asHttpError(error);
+    } finally {
+      ctx.req.signal.removeEventListener("abort", abandon);
     }
     logger.info("model_pull_started", { model: name });
 
