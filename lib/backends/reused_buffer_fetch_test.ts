@@ -1,7 +1,8 @@
 /**
  * The reused-buffer body against a real server on port 0: the same bytes, in order, however
- * the server cuts them (UTF-8 split across chunks, chunks larger than the buffer), the real
- * status and headers, and an abort that still ends the body.
+ * the server cuts them (UTF-8 split across chunks, chunks larger than the buffer, more small
+ * chunks than one copy block holds), the real status and headers, and an abort that still ends
+ * the body.
  */
 import { assert, assertEquals } from "../../tests/helpers/assert.ts";
 import { fetchReusingBuffer } from "./reused_buffer_fetch.ts";
@@ -21,8 +22,8 @@ async function withServer(
 Deno.test("reused-buffer fetch - every byte arrives once, in order, however it was cut", async () => {
   const encoder = new TextEncoder();
   const pieces = [
-    ...Array.from({ length: 500 }, (_, i) => encoder.encode(`{"n":${i},"t":" é${i}"}\n`)),
-    new Uint8Array(200_000).fill(0x61), // larger than the read buffer
+    ...Array.from({ length: 5000 }, (_, i) => encoder.encode(`{"n":${i},"t":" é${i}"}\n`)),
+    new Uint8Array(200_000).fill(0x61), // larger than the read buffer and the copy block
   ];
   // A multi-byte character cut in two across HTTP chunks.
   const e = encoder.encode("é");
