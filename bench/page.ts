@@ -147,28 +147,44 @@ async function fcp(browser: Browser, url: string): Promise<number> {
   }
 }
 
-/** ms from navigation start until the conversation is on screen and the page usable. */
+/**
+ * ms from navigation start until the island hydrated, and until the conversation is on screen
+ * and the page usable; recorded in the page by a MutationObserver installed before any script.
+ */
 async function open(browser: Browser, url: string): Promise<{ hydrated: number; ready: number }> {
   const context = await browser.newContext();
   try {
     const page: Page = await context.newPage();
-    await page.goto(url);
-    const handle = await page.waitForFunction(
-      () => {
-        const w = globalThis as unknown as { __hydratedAt?: number };
-        if (w.__hydratedAt === undefined && document.querySelector('[data-hydrated="true"]')) {
-          w.__hydratedAt = performance.now();
+    await page.addInitScript(() => {
+      const w = globalThis as unknown as { __marks: { hydrated?: number; ready?: number } };
+      w.__marks = {};
+      const check = () => {
+        const marks = w.__marks;
+        if (marks.hydrated === undefined && document.querySelector('[data-hydrated="true"]')) {
+          marks.hydrated = performance.now();
         }
         const box = document.querySelector<HTMLTextAreaElement>("textarea.composer-input");
         const shown = document.querySelector('[data-role="assistant"][data-status="done"]');
         const loading = document.querySelector('[data-testid="loading"]');
-        return w.__hydratedAt !== undefined && shown && !loading && box && !box.disabled
-          ? { hydrated: w.__hydratedAt, ready: performance.now() }
-          : false;
-      },
-      undefined,
-      { polling: "raf" },
-    );
+        if (
+          marks.ready === undefined && marks.hydrated !== undefined && shown && !loading && box &&
+          !box.disabled
+        ) {
+          marks.ready = performance.now();
+        }
+      };
+      new MutationObserver(check).observe(document, {
+        subtree: true,
+        childList: true,
+        attributes: true,
+      });
+    });
+    await page.goto(url);
+    const handle = await page.waitForFunction(() => {
+      const marks = (globalThis as unknown as { __marks: { hydrated?: number; ready?: number } })
+        .__marks;
+      return marks.ready !== undefined ? marks : false;
+    });
     return await handle.jsonValue() as { hydrated: number; ready: number };
   } finally {
     await context.close();
@@ -286,7 +302,9 @@ const kb = (bytes: number) => `${round(bytes / 1024, 1)} KB`;
 export function pageTable(r: PageReport): string {
   const w = r.weight;
   const t = (x: Timing) => `p50 ${x.p50} ms, p95 ${x.p95} ms`;
+  const load = r.machine.loadAverage;
   const lines = [
+    `Machine load average at start: ${JSON.stringify(load ?? "unknown")}`,
     `Weight of / (transferred): HTML ${kb(w.html)} + JS ${kb(w.js)} (${w.scripts} files) = ` +
     `${kb(w.budgeted)}; CSS ${kb(w.css)}; other ${kb(w.other)}`,
     `FCP /: ${t(r.fcp.app)}; baseline static page: ${t(r.fcp.baseline)}; ratio ${r.fcp.ratio}`,

@@ -394,3 +394,34 @@ uxTest("hostile titles and imported conversations render inert", {}, async (
   assertEquals(await page.title(), `${hostile} · Local Chat`, "the handler never ran");
   assertQuiet(log);
 });
+
+uxTest("a long conversation opens at its newest messages; earlier ones come on request", {}, async (
+  { page, open, app, log },
+) => {
+  const chat = await app.store.createConversation("local", { title: "Long" });
+  let parent: string | null = null;
+  for (let i = 0; i < 100; i++) {
+    const m = await app.store.addMessage("local", {
+      conversationId: chat.id,
+      parentId: parent,
+      role: i % 2 === 0 ? "user" : "assistant",
+      content: i === 0 ? "The zebra question" : i % 2 === 0 ? `Question ${i}` : `Answer ${i}`,
+    });
+    parent = m.id;
+  }
+  await open(`/c/${chat.id}`);
+  const { log: messages, prompts } = ui(page);
+  await prompts.getByText("Question 98", { exact: true }).waitFor();
+  const rendered = messages.locator("[data-role]");
+  assertEquals(await rendered.count(), 20);
+  await page.getByRole("button", { name: "Show earlier messages (80)" }).click();
+  await page.getByRole("button", { name: "Show earlier messages (60)" }).waitFor();
+  assertEquals(await rendered.count(), 40);
+
+  // A search hit far up is shown, whatever the window.
+  await open(`/c/${chat.id}`);
+  await ui(page).search.fill("zebra");
+  await page.getByRole("list", { name: "Search results" }).getByRole("button").first().click();
+  await prompts.getByText("The zebra question", { exact: true }).waitFor();
+  assertQuiet(log);
+});

@@ -205,7 +205,7 @@ export interface ChatState {
 }
 
 /** Messages rendered at first, and added each time earlier ones are asked for. */
-export const MESSAGE_WINDOW = 40;
+export const MESSAGE_WINDOW = 20;
 
 export function isLive(message: AssistantMessage): boolean {
   return message.status.value === "pending" || message.status.value === "streaming";

@@ -342,3 +342,29 @@ Deno.test("island state - a send refused by an error frame keeps the prompt to r
   assertEquals([again.type, again.content, again.parentId], ["send", "hi", null]);
   assertEquals(answer().status.value, "pending");
 });
+
+Deno.test("island state - an answer that fails before any text puts the prompt back; Retry takes it", () => {
+  const { state, sent, controller, answer } = harness();
+  controller.submit("hi");
+  const first = sent[0] as Sent<"send">;
+  controller.handleFrame({
+    type: "answer.start",
+    requestId: first.requestId,
+    answerId: "a1",
+    model: "m",
+    conversationId: "c1",
+    userMessageId: "u1",
+    userParentId: null,
+  });
+  controller.handleFrame({
+    type: "answer.end",
+    answerId: "a1",
+    seq: 0,
+    reason: "error",
+    error: { code: "backend_error", message: "boom" },
+  });
+  assertEquals([answer().status.value, state.input.value], ["error", "hi"]);
+  controller.retry(answer());
+  assertEquals(state.input.value, "");
+  assertEquals((sent.at(-1) as Sent<"regenerate">).type, "regenerate");
+});

@@ -165,12 +165,24 @@ async function bundle(manifest: Manifest, minify: boolean): Promise<Map<string, 
   }
 }
 
+/**
+ * The entry of one island's bundle. Hydration waits for the first frame to be painted: the
+ * server-rendered markup shows at once, and the work of hydrating comes after it instead of
+ * delaying it (a timer too, for a hidden tab where frames don't come).
+ */
 function hydrationEntry(name: string, path: string): string {
   return `import { h, hydrate } from "preact";
 import Island from ${JSON.stringify(path)};
-for (const root of document.querySelectorAll('[data-island=${JSON.stringify(name)}]')) {
-  const props = JSON.parse(document.getElementById(root.dataset.islandProps).textContent);
-  hydrate(h(Island, props), root);
-}
+let done = false;
+const run = () => {
+  if (done) return;
+  done = true;
+  for (const root of document.querySelectorAll('[data-island=${JSON.stringify(name)}]')) {
+    const props = JSON.parse(document.getElementById(root.dataset.islandProps).textContent);
+    hydrate(h(Island, props), root);
+  }
+};
+requestAnimationFrame(() => setTimeout(run, 0));
+setTimeout(run, 100);
 `;
 }
