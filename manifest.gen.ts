@@ -8,15 +8,20 @@ import * as $route2 from "./routes/api/conversations/[id]/export.ts";
 import * as $route3 from "./routes/api/conversations/[id]/messages/[messageId].ts";
 import * as $route4 from "./routes/api/conversations/[id]/messages/[messageId]/restore.ts";
 import * as $route5 from "./routes/api/conversations/[id]/restore.ts";
-import * as $route6 from "./routes/api/conversations/import.ts";
-import * as $route7 from "./routes/api/conversations/index.ts";
-import * as $route8 from "./routes/api/models/index.ts";
-import * as $route9 from "./routes/api/models/load.ts";
-import * as $route10 from "./routes/api/search.ts";
-import * as $route11 from "./routes/c/[id].tsx";
-import * as $route12 from "./routes/health.ts";
-import * as $route13 from "./routes/index.tsx";
-import * as $route14 from "./routes/ws.ts";
+import * as $route6 from "./routes/api/conversations/[id]/settings.ts";
+import * as $route7 from "./routes/api/conversations/import.ts";
+import * as $route8 from "./routes/api/conversations/index.ts";
+import * as $route9 from "./routes/api/models/index.ts";
+import * as $route10 from "./routes/api/models/load.ts";
+import * as $route11 from "./routes/api/models/pull.ts";
+import * as $route12 from "./routes/api/models/unload.ts";
+import * as $route13 from "./routes/api/presets/[id].ts";
+import * as $route14 from "./routes/api/presets/index.ts";
+import * as $route15 from "./routes/api/search.ts";
+import * as $route16 from "./routes/c/[id].tsx";
+import * as $route17 from "./routes/health.ts";
+import * as $route18 from "./routes/index.tsx";
+import * as $route19 from "./routes/ws.ts";
 import * as $island0 from "./islands/Chat.tsx";
 
 const manifest: Manifest = {
@@ -27,15 +32,20 @@ const manifest: Manifest = {
     "./routes/api/conversations/[id]/messages/[messageId].ts": $route3,
     "./routes/api/conversations/[id]/messages/[messageId]/restore.ts": $route4,
     "./routes/api/conversations/[id]/restore.ts": $route5,
-    "./routes/api/conversations/import.ts": $route6,
-    "./routes/api/conversations/index.ts": $route7,
-    "./routes/api/models/index.ts": $route8,
-    "./routes/api/models/load.ts": $route9,
-    "./routes/api/search.ts": $route10,
-    "./routes/c/[id].tsx": $route11,
-    "./routes/health.ts": $route12,
-    "./routes/index.tsx": $route13,
-    "./routes/ws.ts": $route14,
+    "./routes/api/conversations/[id]/settings.ts": $route6,
+    "./routes/api/conversations/import.ts": $route7,
+    "./routes/api/conversations/index.ts": $route8,
+    "./routes/api/models/index.ts": $route9,
+    "./routes/api/models/load.ts": $route10,
+    "./routes/api/models/pull.ts": $route11,
+    "./routes/api/models/unload.ts": $route12,
+    "./routes/api/presets/[id].ts": $route13,
+    "./routes/api/presets/index.ts": $route14,
+    "./routes/api/search.ts": $route15,
+    "./routes/c/[id].tsx": $route16,
+    "./routes/health.ts": $route17,
+    "./routes/index.tsx": $route18,
+    "./routes/ws.ts": $route19,
   },
   islands: {
     "./islands/Chat.tsx": $island0,

@@ -23,9 +23,12 @@
  * llama.cpp engine against node-llama-cpp directly, bench/builtin.ts) and `store` (the
  * conversation store on SQLite and PostgreSQL, bench/store.ts; `--full` for 1,000,000 messages)
  * and `page` (the chat page in Chromium: weight, first paint, opening a long conversation;
- * bench/page.ts; `--page-rounds=15 --page-messages=1000 --page-out=…`).
+ * bench/page.ts; `--page-rounds=15 --page-messages=1000 --page-out=…`) and `page-stream` (the
+ * chat page's main-thread work per token while a 20,000-token answer streams, in Chromium,
+ * bench/page_stream.ts; `--page-tokens`, `--page-rate`, `--page-window`, `--stream-out`).
  */
 import { spawnApp } from "../tests/helpers/app.ts";
+import { fetchReusingBuffer } from "../lib/backends/reused_buffer_fetch.ts";
 import { cpuMs, peakRssBytes, rssBytes, RssSampler } from "./procfs.ts";
 import {
   appRound,
@@ -35,17 +38,23 @@ import {
   type RoundResult,
   type StreamSample,
 } from "./relay.ts";
-import { round, summarize, type Summary } from "./stats.ts";
+import { median, percentile, round, summarize, type Summary } from "./stats.ts";
 import { mainStore, parseStoreFlags, STORE_FLAG_NAMES, type StoreFlags } from "./store.ts";
-import { mainPage, PAGE_FLAG_NAMES, type PageFlags, parsePageFlags } from "./page.ts";
+import {
+  mainPage,
+  PAGE_FLAG_NAMES as PAGE_LOAD_FLAG_NAMES,
+  type PageFlags as PageLoadFlags,
+  parsePageFlags as parsePageLoadFlags,
+} from "./page.ts";
 import {
   BUILTIN_FLAG_NAMES,
   type BuiltinFlags,
   mainBuiltin,
   parseBuiltinFlags,
 } from "./builtin.ts";
+import { mainPageStream, PAGE_FLAG_NAMES, type PageFlags, parsePageFlags } from "./page_stream.ts";
 
-const SUITES = ["relay", "builtin", "store", "page"] as const;
+const SUITES = ["relay", "builtin", "store", "page", "page-stream"] as const;
 type Suite = (typeof SUITES)[number];
 
 interface Flags {
@@ -62,6 +71,7 @@ interface Flags {
   readonly builtin: BuiltinFlags;
   readonly store: StoreFlags;
   readonly page: PageFlags;
+  readonly pageLoad: PageLoadFlags;
 }
 
 const TARGETS = {
@@ -93,6 +103,7 @@ export function parseFlags(args: readonly string[]): Flags {
     "token-delay-ms",
     ...BUILTIN_FLAG_NAMES,
     ...STORE_FLAG_NAMES,
+    ...PAGE_LOAD_FLAG_NAMES,
     ...PAGE_FLAG_NAMES,
   ];
   for (const key of values.keys()) {
@@ -118,6 +129,7 @@ export function parseFlags(args: readonly string[]): Flags {
     builtin: parseBuiltinFlags(values),
     store: parseStoreFlags(values),
     page: parsePageFlags(values),
+    pageLoad: parsePageLoadFlags(values),
     streams,
     tokens: positive("tokens", values.get("tokens") ?? (quick ? "50" : "200")),
     quick,
@@ -159,20 +171,33 @@ interface PathResult {
   readonly serverTtftMs?: Summary;
 }
 
+interface Added {
+  readonly ttftP50Ms: number;
+  readonly ttftP99Ms: number;
+  readonly perTokenP50Ms: number;
+  readonly perTokenP99Ms: number;
+  /**
+   * Median over the level's rounds of (app round's TTFT p50 − the direct round run next to
+   * it): each pair ran within a second, so load from elsewhere mostly cancels out.
+   */
+  readonly ttftP50PairedMs: number;
+  /** App tokens/s ÷ direct tokens/s, same run. */
+  readonly throughputRatio: number;
+}
+
 interface LevelResult {
   readonly streams: number;
   readonly tokensPerStream: number;
   readonly openMs: number;
+  /** The npm client as shipped (Deno's fetch): the baseline the targets are measured against. */
   readonly direct: PathResult;
+  /** The npm client with the app's own fetch (`fetchReusingBuffer`): the relay alone. */
+  readonly directSameFetch: PathResult;
   readonly app: PathResult;
-  readonly added: {
-    readonly ttftP50Ms: number;
-    readonly ttftP99Ms: number;
-    readonly perTokenP50Ms: number;
-    readonly perTokenP99Ms: number;
-  };
-  /** App tokens/s ÷ direct tokens/s, same run. */
-  readonly throughputRatio: number;
+  /** App − direct (the targets). */
+  readonly added: Added;
+  /** App − direct with the app's fetch: what relaying adds, reading Ollama the same way. */
+  readonly addedVsSameFetch: Added;
   readonly rss: {
     /** Right after the sockets opened, before any answer at this level. */
     readonly afterOpenBytes: number;
@@ -240,6 +265,15 @@ class PathAccumulator {
         : {}),
     };
   }
+}
+
+function roundTtftP50(round: RoundResult): number {
+  return percentile(round.samples.filter((s) => s.error === undefined).map((s) => s.ttftMs), 50);
+}
+
+/** Median of the per-round differences of TTFT p50, app − direct (rounds ran in pairs). */
+function pairedTtftP50(direct: readonly RoundResult[], app: readonly RoundResult[]): number {
+  return median(app.map((r, i) => roundTtftP50(r) - roundTtftP50(direct[i]!)));
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -346,11 +380,14 @@ async function runLevel(
     const withSocketsOpen = rssBytes(app.pid);
     const pids = { app: app.pid, fake: fake.pid };
     const direct = new PathAccumulator(pids);
+    const sameFetch = new PathAccumulator(pids);
     const viaApp = new PathAccumulator(pids);
     const rounds = roundsFor(streams, flags);
     let peak = 0;
     for (let r = 0; r < rounds; r++) {
       const runDirect = () => direct.measure(() => directRound(fake.url, streams, flags.tokens));
+      const runSameFetch = () =>
+        sameFetch.measure(() => directRound(fake.url, streams, flags.tokens, fetchReusingBuffer));
       const runApp = async () => {
         const sampler = new RssSampler(app.pid);
         try {
@@ -359,35 +396,37 @@ async function runLevel(
           peak = Math.max(peak, sampler.stop());
         }
       };
-      // Alternate which path goes first, so neither always follows the other.
-      if (r % 2 === 0) {
-        await runDirect();
-        await runApp();
-      } else {
-        await runApp();
-        await runDirect();
-      }
+      // Alternate the order, so no path always follows the same one.
+      const order = r % 2 === 0
+        ? [runDirect, runSameFetch, runApp]
+        : [runApp, runSameFetch, runDirect];
+      for (const run of order) await run();
     }
     const d = direct.result(false);
+    const s = sameFetch.result(false);
     const a = viaApp.result(true);
+    const addedOver = (base: PathResult, baseRounds: readonly RoundResult[]): Added => ({
+      ttftP50Ms: round(a.ttftMs.p50 - base.ttftMs.p50, 3),
+      ttftP99Ms: round(a.ttftMs.p99 - base.ttftMs.p99, 3),
+      perTokenP50Ms: round(a.perTokenMs.p50 - base.perTokenMs.p50, 4),
+      perTokenP99Ms: round(a.perTokenMs.p99 - base.perTokenMs.p99, 4),
+      ttftP50PairedMs: round(pairedTtftP50(baseRounds, viaApp.rounds), 3),
+      throughputRatio: round(a.tokensPerSecond / base.tokensPerSecond, 3),
+    });
     const result: LevelResult = {
       streams,
       tokensPerStream: flags.tokens,
       openMs: round(openMs, 1),
       direct: d,
+      directSameFetch: s,
       app: a,
-      added: {
-        ttftP50Ms: round(a.ttftMs.p50 - d.ttftMs.p50, 3),
-        ttftP99Ms: round(a.ttftMs.p99 - d.ttftMs.p99, 3),
-        perTokenP50Ms: round(a.perTokenMs.p50 - d.perTokenMs.p50, 4),
-        perTokenP99Ms: round(a.perTokenMs.p99 - d.perTokenMs.p99, 4),
-      },
-      throughputRatio: round(a.tokensPerSecond / d.tokensPerSecond, 3),
+      added: addedOver(d, direct.rounds),
+      addedVsSameFetch: addedOver(s, sameFetch.rounds),
       rss: { afterOpenBytes: afterOpen, withSocketsOpenBytes: withSocketsOpen, peakBytes: peak },
     };
     progress(
       `  ${streams} streams: ${rounds} rounds, direct ${d.tokensPerSecond} tok/s, ` +
-        `app ${a.tokensPerSecond} tok/s, lost ${a.lostTokens}, failed ${a.failedStreams}, ` +
+        `app's fetch ${s.tokensPerSecond} tok/s, app ${a.tokensPerSecond} tok/s, lost ${a.lostTokens}, failed ${a.failedStreams}, ` +
         `${((performance.now() - levelStarted) / 1000).toFixed(1)} s`,
     );
     return result;
@@ -460,6 +499,18 @@ function evaluateTargets(levels: readonly LevelResult[]): Report["targets"] {
       value: bestTps,
       met: bestTps >= TARGETS.tokensPerSecond,
     },
+    addedTtftP50VsAppFetch: {
+      target: `≤ ${TARGETS.addedTtftP50Ms} ms at ${TARGETS.ttftAtStreams} streams, ` +
+        "against the npm client with the app's fetch",
+      value: ttft?.addedVsSameFetch.ttftP50Ms ?? NaN,
+      met: ttft ? ttft.addedVsSameFetch.ttftP50Ms <= TARGETS.addedTtftP50Ms : null,
+    },
+    addedTtftP99VsAppFetch: {
+      target: `≤ ${TARGETS.addedTtftP99Ms} ms at ${TARGETS.ttftAtStreams} streams, ` +
+        "against the npm client with the app's fetch",
+      value: ttft?.addedVsSameFetch.ttftP99Ms ?? NaN,
+      met: ttft ? ttft.addedVsSameFetch.ttftP99Ms <= TARGETS.addedTtftP99Ms : null,
+    },
     nothingLost: {
       target:
         `0 tokens lost, 0 text mismatches, 0 failed streams at ${TARGETS.lossAtStreams} streams`,
@@ -482,7 +533,7 @@ const yesNo = (met: boolean | null) => met === null ? "not measured" : met ? "me
 
 function table(report: Report): string {
   const lines: string[] = [];
-  const widths = [22, 9, 9, 11, 11, 10, 7, 7, 8];
+  const widths = [24, 9, 9, 11, 11, 10, 7, 7, 8];
   lines.push(
     pad(
       [
@@ -513,35 +564,43 @@ function table(report: Report): string {
         String(p.framesPerStream),
       ], widths);
     lines.push(`${level.streams} × ${level.tokensPerStream} tokens, ${level.direct.rounds} rounds`);
-    lines.push(row("  direct (npm ollama)", level.direct));
-    lines.push(row("  through the app (WS)", level.app));
-    lines.push(
+    const addedRow = (name: string, added: Added) =>
       pad([
-        "  added by the app",
-        ms(level.added.ttftP50Ms),
-        ms(level.added.ttftP99Ms),
-        ms(level.added.perTokenP50Ms, 4),
-        ms(level.added.perTokenP99Ms, 4),
-        `×${level.throughputRatio}`,
+        name,
+        ms(added.ttftP50Ms),
+        ms(added.ttftP99Ms),
+        ms(added.perTokenP50Ms, 4),
+        ms(added.perTokenP99Ms, 4),
+        `×${added.throughputRatio}`,
         "",
         "",
         "",
-      ], widths),
-    );
+      ], widths);
+    lines.push(row("  direct (npm ollama)", level.direct));
+    lines.push(row("  direct, app's fetch", level.directSameFetch));
+    lines.push(row("  through the app (WS)", level.app));
+    lines.push(addedRow("  added (vs direct)", level.added));
+    lines.push(addedRow("  added (vs app's fetch)", level.addedVsSameFetch));
     const { app, fake, bench } = level.app.cpuMsPer1kTokens;
     const direct = level.direct.cpuMsPer1kTokens;
+    const same = level.directSameFetch.cpuMsPer1kTokens;
     lines.push(
       `  CPU ms per 1k tokens: app path: app ${app}, fake ${fake}, clients ${bench}; ` +
-        `direct path: fake ${direct.fake}, clients ${direct.bench}`,
+        `direct: fake ${direct.fake}, clients ${direct.bench}; ` +
+        `app's fetch: fake ${same.fake}, clients ${same.bench}`,
+    );
+    lines.push(
+      `  added TTFT p50, median of the ${level.app.rounds} round pairs: ` +
+        `${ms(level.added.ttftP50PairedMs)} ms vs direct, ` +
+        `${ms(level.addedVsSameFetch.ttftP50PairedMs)} ms vs app's fetch`,
     );
     lines.push(
       `  server-side TTFT p50 ${ms(level.app.serverTtftMs?.p50 ?? NaN)} ms; sockets opened in ` +
         `${level.openMs} ms; app RSS ${mib(level.rss.afterOpenBytes)} once open, ` +
         `${mib(level.rss.withSocketsOpenBytes)} after warm-up, peak ${mib(level.rss.peakBytes)}`,
     );
-    if (level.app.errors.length + level.direct.errors.length > 0) {
-      lines.push(`  errors: ${[...level.direct.errors, ...level.app.errors].join("; ")}`);
-    }
+    const errors = [...level.direct.errors, ...level.directSameFetch.errors, ...level.app.errors];
+    if (errors.length > 0) lines.push(`  errors: ${errors.join("; ")}`);
   }
   lines.push("");
   lines.push(
@@ -550,7 +609,7 @@ function table(report: Report): string {
   );
   lines.push("Targets:");
   for (const [name, t] of Object.entries(report.targets)) {
-    lines.push(`  ${name.padEnd(16)} ${t.target}: ${t.value} → ${yesNo(t.met)}`);
+    lines.push(`  ${name.padEnd(22)} ${t.target}: ${t.value} → ${yesNo(t.met)}`);
   }
   return lines.join("\n");
 }
@@ -566,7 +625,9 @@ async function main(): Promise<void> {
   if (flags.suites.includes("store") && flags.suites.length > 1) say("");
   if (flags.suites.includes("store")) await mainStore(flags.store, machineInfo(), say);
   if (flags.suites.includes("page") && flags.suites.length > 1) say("");
-  if (flags.suites.includes("page")) await mainPage(flags.page, machineInfo(), say);
+  if (flags.suites.includes("page")) await mainPage(flags.pageLoad, machineInfo(), say);
+  if (flags.suites.includes("page-stream") && flags.suites.length > 1) say("");
+  if (flags.suites.includes("page-stream")) await mainPageStream(flags.page, machineInfo(), say);
 }
 
 async function mainRelay(flags: Flags): Promise<void> {
@@ -601,7 +662,9 @@ async function mainRelay(flags: Flags): Promise<void> {
         quick: flags.quick,
         rounds: flags.streams.map((n) => roundsFor(n, flags)),
         tokenDelayMs: flags.tokenDelayMs,
-        baseline: "npm ollama@0.6.4 (ollama/browser), one client and request per stream",
+        baseline:
+          "npm ollama@0.6.4 (ollama/browser), one client and request per stream; as shipped " +
+          "(direct) and with the app's fetchReusingBuffer (directSameFetch)",
         appEnv: APP_ENV,
         cpuProf: flags.cpuProf,
       },

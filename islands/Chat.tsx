@@ -19,7 +19,7 @@ import {
   searchConversations,
 } from "../lib/client/api.ts";
 import { announcementOf, Announcer, OfflineBanner } from "../lib/client/banners.tsx";
-import { preloadMarkdown } from "../lib/client/markdown_loader.ts";
+import { loadRenderer } from "../lib/client/markdown.ts";
 import { createMessageDeleter } from "../lib/client/message_delete.ts";
 import { shortcutOf } from "../lib/client/shortcuts.ts";
 import type { ThemeChoice } from "../lib/client/theme.ts";
@@ -32,7 +32,11 @@ import {
 } from "../lib/client/components.tsx";
 import { conversationIdOf, conversationPath } from "../lib/client/conversations.ts";
 import { createLibraryController, createLibraryState } from "../lib/client/library.ts";
+import { JumpToLatest } from "../lib/client/jump_to_latest.tsx";
+import { ScrollFollower } from "../lib/client/scroll.ts";
 import { Sidebar, Toasts } from "../lib/client/sidebar.tsx";
+import { conversationModel, rememberModel } from "../lib/client/settings.ts";
+import { SettingsButton } from "../lib/client/settings_button.tsx";
 import { ChatSocket, socketUrl } from "../lib/client/socket.ts";
 import {
   type AssistantMessage,
@@ -53,8 +57,6 @@ export interface ChatProps {
 }
 
 const MODEL_KEY = "chat.model";
-/** Pixels from the bottom that still count as "at the bottom" for auto-scroll. */
-const BOTTOM_SLACK = 32;
 /** How long a message opened from search stays marked. */
 const HIGHLIGHT_MS = 2000;
 const SIDEBAR_ID = "conversations-sidebar";
@@ -147,10 +149,11 @@ export default function Chat(
   const scrollerRef = useRef<HTMLElement>(null);
   const logRef = useRef<HTMLDivElement>(null);
   const textareaRef = useRef<HTMLTextAreaElement>(null);
+  const follower = useMemo(() => new ScrollFollower(), []);
   const drawerToggleRef = useRef<HTMLButtonElement>(null);
-  const stickToBottom = useRef(true);
-  const lastScrollTop = useRef(0);
   const modelToken = useRef(0);
+  /** The model of the conversation opened first, preferred to the saved choice. */
+  const conversationModelRef = useRef<string | undefined>(undefined);
 
   interface LoadOptions {
     /** A message to bring into view (its branch is shown). */
@@ -165,12 +168,15 @@ export default function Chat(
       controller.clear();
       state.load.value = { state: "loading" };
     }
-    preloadMarkdown(); // in parallel with the conversation itself
-    const result = await getConversation(id);
+    loadRenderer(); // in parallel with the conversation itself
+    const [result, model] = await Promise.all([getConversation(id), conversationModel(id)]);
     if (token !== loadToken.current) return;
     if (result.ok) {
-      stickToBottom.current = options.focus === undefined;
+      if (options.focus === undefined) follower.stick();
+      else follower.release();
       controller.load(result.value, options.focus);
+      // The conversation's own model is selected while it is shown (docs/settings.md).
+      if (model !== undefined) state.model.value = conversationModelRef.current = model;
       return;
     }
     if (options.quiet) return;
@@ -194,7 +200,7 @@ export default function Chat(
     controller.clear();
     library.drawerOpen.value = false;
     if (push && location.pathname !== "/") history.pushState(null, "", "/");
-    stickToBottom.current = true;
+    follower.stick();
     textareaRef.current?.focus();
   };
 
@@ -250,7 +256,7 @@ export default function Chat(
   const highlight = state.highlight.value;
   useEffect(() => {
     if (highlight === undefined) return;
-    stickToBottom.current = false;
+    follower.release();
     const el = document.getElementById(`m-${highlight}`);
     el?.scrollIntoView({ block: "center" });
     const timer = setTimeout(() => (state.highlight.value = undefined), HIGHLIGHT_MS);
@@ -267,7 +273,11 @@ export default function Chat(
         state.modelsError.value = undefined;
         // The server's default follows Ollama coming and going, so prefer its current word.
         const serverDefault = result.value.defaultModel ?? defaultModel;
-        state.model.value = pickModel(result.value.models, serverDefault, readSavedModel());
+        state.model.value = pickModel(
+          result.value.models,
+          serverDefault,
+          conversationModelRef.current ?? readSavedModel(),
+        );
       } else {
         state.models.value = [];
         state.modelsError.value = result.message;
@@ -333,30 +343,11 @@ export default function Chat(
   useEffect(() => {
     const scroller = scrollerRef.current;
     const log = logRef.current;
-    if (!scroller || !log || typeof ResizeObserver === "undefined") return;
-    const observer = new ResizeObserver(() => {
-      if (stickToBottom.current) scroller.scrollTop = scroller.scrollHeight;
-    });
-    observer.observe(log);
-    return () => observer.disconnect();
-  }, []);
+    return scroller && log ? follower.attach(scroller, log) : undefined;
+  }, [follower]);
 
-  // Only the person moving up unsticks: a scroll event that arrives after the text grew again
-  // (ours, late) must not count as "scrolled away".
-  const onScroll = () => {
-    const el = scrollerRef.current;
-    if (!el) return;
-    const top = el.scrollTop;
-    if (el.scrollHeight - top - el.clientHeight <= BOTTOM_SLACK) stickToBottom.current = true;
-    else if (top < lastScrollTop.current - 1) stickToBottom.current = false;
-    lastScrollTop.current = top;
-  };
-
-  const scrollToEnd = () => {
-    stickToBottom.current = true;
-    const el = scrollerRef.current;
-    if (el) el.scrollTop = el.scrollHeight;
-  };
+  const onScroll = follower.onScroll;
+  const scrollToEnd = follower.toEnd;
 
   const onSubmit = () => {
     if (state.load.value.state === "loading") return;
@@ -413,6 +404,7 @@ export default function Chat(
   const onModelChange = async (model: string) => {
     state.model.value = model;
     saveModel(model);
+    if (state.conversationId.value) rememberModel(state.conversationId.value, model);
     const token = ++modelToken.current;
     state.modelLoad.value = { state: "loading", model };
     const result = await loadModel(model, (progress) => {
@@ -497,6 +489,15 @@ export default function Chat(
                   </a>
                 </span>
               )}
+              <SettingsButton
+                conversationId={currentId}
+                model={state.model.value}
+                onCreated={(conversation) => {
+                  controller.load({ conversation, messages: [] });
+                  history.replaceState(null, "", conversationPath(conversation.id));
+                  libraryController.touch(conversation);
+                }}
+              />
               <button
                 type="button"
                 class="btn btn-ghost btn-small"
@@ -518,6 +519,7 @@ export default function Chat(
           onScroll={onScroll}
           onExample={onExample}
         />
+        <JumpToLatest follower={follower} />
         <Composer
           state={state}
           onSubmit={onSubmit}

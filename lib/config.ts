@@ -10,6 +10,7 @@
  * ```
  */
 import type { GenerationOptions } from "./backends/backend.ts";
+import type { SettingsLimits } from "./settings.ts";
 
 export interface Limits {
   /** Largest WebSocket message accepted, in bytes; a bigger one closes the socket with 1009. */
@@ -73,6 +74,8 @@ export interface Config {
   /** Largest import accepted, in bytes. */
   readonly maxImportBytes: number;
   readonly builtin: BuiltinConfig | undefined;
+  /** Limits of per-conversation settings and presets (docs/settings.md). */
+  readonly settings: SettingsLimits;
   /** Milliseconds between checks of whether Ollama has appeared or gone away. */
   readonly ollamaProbeMs: number;
 }
@@ -191,6 +194,11 @@ export function parseConfig(env: Env): Config {
     undoWindowMs: int("UNDO_WINDOW", 10, 1, 86_400) * 1000,
     maxImportBytes: int("IMPORT_MAX_BYTES", 10_485_760, 1024, 1024 * 1_048_576),
     builtin,
+    settings: Object.freeze({
+      maxNumCtx: int("SETTINGS_MAX_NUM_CTX", 131_072, 256, 16_777_216),
+      maxSystemPrompt: int("SETTINGS_MAX_SYSTEM_PROMPT", 20_000, 0, 10_000_000),
+      maxPresets: int("SETTINGS_MAX_PRESETS", 100, 0, 100_000),
+    }),
     ollamaProbeMs: int("OLLAMA_PROBE_INTERVAL", 10, 1, 86_400) * 1000,
   });
 }

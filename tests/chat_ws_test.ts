@@ -4,19 +4,36 @@
  */
 import { assert, assertEquals, assertMatch } from "./helpers/assert.ts";
 import { withApp } from "./helpers/fixture.ts";
+import { RawWebSocket } from "./helpers/raw_ws.ts";
 import { TestClient } from "./helpers/ws_client.ts";
+import type { ServerFrame } from "../lib/protocol.ts";
 
 const MODEL = "llama3.2";
 
 Deno.test("chat - an answer streams as numbered deltas of only the new text", async () => {
   await withApp({}, async ({ ollama, client }) => {
+    ollama.manual = true;
     ollama.reply = () => ["Hel", "lo", ", ", "world", "!"];
     const ws = await client();
-    const { start, end, content, deltas } = await ws.ask(MODEL, "hi");
+    ws.send({
+      type: "chat",
+      requestId: "r",
+      model: MODEL,
+      messages: [{ role: "user", content: "hi" }],
+    });
+    const start = await ws.next("answer.start");
     assertEquals(start.model, MODEL);
+    // A model's pace: each token comes after the last one was shown, so each is its own delta.
+    for (let seq = 1; seq <= 5; seq++) {
+      ollama.release(1);
+      const delta = await ws.next("answer.delta");
+      assertEquals([delta.seq, delta.from], [seq, undefined]);
+    }
+    ollama.release(Infinity);
+    const end = await ws.next("answer.end");
+    const { content, deltas } = ws.answerText(start.answerId);
     // Concatenated deltas are the answer exactly once: each carried only new text.
     assertEquals(content, "Hello, world!");
-    // A reader that keeps up gets one delta per token.
     assertEquals(deltas, 5);
     assertEquals(end.reason, "stop");
     assertEquals(end.seq, 5);
@@ -24,6 +41,54 @@ Deno.test("chat - an answer streams as numbered deltas of only the new text", as
     assertEquals(end.stats.tokens, 5);
     assert((end.stats.tokensPerSecond ?? 0) > 0, "tokens per second from eval_count/eval_duration");
     assert(end.stats.ttftMs >= 0 && end.stats.totalMs >= end.stats.ttftMs);
+  });
+});
+
+Deno.test("chat - tokens faster than the eye merge into fewer deltas, every character once, in order", async () => {
+  await withApp({}, async ({ ollama, app, client }) => {
+    const tokens = Array.from({ length: 5000 }, (_, i) => i % 37 === 36 ? ` é${i}` : ` w${i}`);
+    ollama.reply = () => tokens;
+    const ws = await client();
+    const { end, content, deltas } = await ws.ask(MODEL, "many at once");
+    assertEquals([end.reason, end.seq], ["stop", tokens.length]);
+    // answerText checked that the merged ranges (from..seq) follow each other with no gap.
+    assertEquals(content, tokens.join(""));
+    assert(deltas < tokens.length / 10, `${deltas} frames for ${tokens.length} instant tokens`);
+    // The first token is not held back to merge with the ones after it.
+    const first = ws.frames.find((f) => f.type === "answer.delta");
+    assertEquals([first?.seq, first?.content], [1, tokens[0]]);
+
+    // A reader that reads nothing until the answer has ended, then everything.
+    const { socket: slow } = await RawWebSocket.connect(app.wsUrl);
+    await slow.sendText(JSON.stringify({
+      type: "chat",
+      requestId: "slow",
+      model: MODEL,
+      messages: [{ role: "user", content: "many, read slowly" }],
+    }));
+    await ollama.waitForRequest((r) =>
+      r.body !== undefined && r.finished &&
+      JSON.stringify(r.body).includes("read slowly")
+    );
+    let text = "";
+    let lastSeq = 0;
+    while (true) {
+      const frame = await slow.readFrame();
+      assert(frame, "the slow reader's socket stayed open");
+      if (frame.opcode !== 0x1) continue;
+      const data = JSON.parse(new TextDecoder().decode(frame.payload)) as ServerFrame;
+      if (data.type === "answer.delta") {
+        assertEquals(data.from ?? data.seq, lastSeq + 1);
+        lastSeq = data.seq;
+        text += data.content ?? "";
+      }
+      if (data.type === "answer.end") {
+        assertEquals([data.reason, data.seq], ["stop", tokens.length]);
+        break;
+      }
+    }
+    slow.close();
+    assertEquals(text, tokens.join(""));
   });
 });
 

@@ -299,6 +299,15 @@ export class FakeOllama {
   errorAfterChunks: { chunks: number; message: string } | undefined = undefined;
   /** Answer chat, generate, show, pull and delete with this HTTP error. */
   failWith: { status: number; error: string } | undefined = undefined;
+  /** Delay before each layer line of a pull; default {@link tokenDelayMs}. */
+  pullDelayMs: number | undefined = undefined;
+  /**
+   * Each layer line of a pull (`pulling <digest>` with its byte counts) waits for
+   * {@link release}, like {@link manual} does for answers, so a test can cancel mid-pull.
+   */
+  holdPulls = false;
+  /** A pull's first line (`pulling manifest`, and so its headers) waits for {@link release}. */
+  holdPullStart = false;
   /** Accept chat/generate requests and never answer (until the client aborts or close()). */
   hang = false;
   /** How long a model not in {@link loaded} takes to load before its first line. */
@@ -660,14 +669,18 @@ export class FakeOllama {
     if (sent === "") throw new HttpError(400, "model is required");
     const key = normalizeName(sent).toLowerCase();
     const model = this.registry.find((m) => normalizeName(m.name).toLowerCase() === key);
-    const delayMs = this.tokenDelayMs;
+    const delayMs = this.pullDelayMs ?? this.tokenDelayMs;
+    const hold = this.holdPulls ? () => this.#gate(ctx.ac.signal) : undefined;
+    const holdStart = this.holdPullStart ? () => this.#gate(ctx.ac.signal) : undefined;
     const install = (m: FakeModel) => this.addModel(m);
     async function* progress(): AsyncGenerator<Record<string, unknown>> {
+      if (holdStart) await holdStart();
       yield { status: "pulling manifest" };
       if (!model) return yield { error: "pull model manifest: file does not exist" };
       const layers = [[fakeDigest(key), model.size ?? 1e9], [fakeDigest(`${key}/params`), 487]];
       for (const [digest, total] of layers as [string, number][]) {
         for (const part of [0, 0.25, 0.5, 0.75, 1]) {
+          if (hold) await hold();
           if (delayMs > 0) await sleep(delayMs, ctx.ac.signal);
           const completed = Math.round(total * part);
           yield {

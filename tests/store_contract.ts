@@ -504,6 +504,108 @@ export function storeContract(name: string, open: Open): void {
     assertEquals((await store.importConversation(me, good)).inserted, 1);
   });
 
+  test("settings belong to a conversation: set, replaced, restored, purged", async ({ store }) => {
+    const me = owner();
+    const { conversation } = await chat(store, me);
+    assertEquals(await store.getSettings(me, conversation.id), {});
+    const chosen = {
+      model: "qwen3",
+      systemPrompt: "Answer like a pirate.",
+      temperature: 0.3,
+      topP: 0.9,
+      topK: 40,
+      numCtx: 8192,
+    };
+    assertEquals(await store.setSettings(me, conversation.id, chosen), chosen);
+    assertEquals(await store.getSettings(me, conversation.id), chosen);
+    // Replacing: absent fields go back to the defaults.
+    await store.setSettings(me, conversation.id, { temperature: 1 });
+    assertEquals(await store.getSettings(me, conversation.id), { temperature: 1 });
+    await rejects(store.setSettings(me, conversation.id, { temperature: 2.5 }), "invalid", /temp/);
+    await rejects(store.setSettings(me, conversation.id, { topK: 1.5 }), "invalid", /topK/);
+    await rejects(store.setSettings(me, conversation.id, { topP: -0.1 }), "invalid", /topP/);
+    await rejects(store.getSettings(owner(), conversation.id), "not_found");
+    await rejects(store.setSettings(owner(), conversation.id, {}), "not_found");
+    assertEquals(await store.getSettings(me, conversation.id), { temperature: 1 });
+
+    await store.deleteConversation(me, conversation.id);
+    await rejects(store.getSettings(me, conversation.id), "not_found");
+    await store.restoreConversation(me, conversation.id);
+    assertEquals(await store.getSettings(me, conversation.id), { temperature: 1 }, "restored");
+
+    await store.deleteConversation(me, conversation.id);
+    await store.purgeDeleted(Date.now() + 1, me);
+    await store.createConversation(me, { id: conversation.id });
+    assertEquals(await store.getSettings(me, conversation.id), {}, "purged with it");
+  });
+
+  test("export and import carry a conversation's settings", async ({ store }) => {
+    const me = owner();
+    const { conversation } = await chat(store, me);
+    await store.setSettings(me, conversation.id, { systemPrompt: "Be brief.", topK: 20 });
+    const file = JSON.parse(JSON.stringify(await store.exportConversation(me, conversation.id)));
+    assertEquals(file.settings, { systemPrompt: "Be brief.", topK: 20 });
+    const them = owner();
+    const theirs = await store.importConversation(them, file);
+    assertEquals(await store.getSettings(them, theirs.conversation.id), {
+      systemPrompt: "Be brief.",
+      topK: 20,
+    });
+    // Settings chosen after an import are not overwritten by importing the file again.
+    await store.setSettings(them, theirs.conversation.id, { temperature: 0.1 });
+    await store.importConversation(them, file);
+    assertEquals(await store.getSettings(them, theirs.conversation.id), { temperature: 0.1 });
+    // A file without settings (older exports) imports with the defaults.
+    const { settings: _settings, ...plain } = file;
+    const other = owner();
+    const imported = await store.importConversation(other, plain);
+    assertEquals(await store.getSettings(other, imported.conversation.id), {});
+    await rejects(
+      store.importConversation(owner(), { ...file, settings: { temperature: 9 } }),
+      "invalid",
+      /settings\.temperature/,
+    );
+  });
+
+  test("presets: unique names per owner, update, delete", async ({ store }) => {
+    const me = owner();
+    assertEquals(await store.listPresets(me), []);
+    const precise = await store.createPreset(me, {
+      name: "  Precise ",
+      settings: { temperature: 0.1, topP: 0.5 },
+    });
+    assertEquals(precise.name, "Precise");
+    assertEquals(precise.settings, { temperature: 0.1, topP: 0.5 });
+    const creative = await store.createPreset(me, {
+      name: "Creative",
+      settings: { temperature: 1.4, systemPrompt: "Be playful." },
+    });
+    assertEquals((await store.listPresets(me)).map((p) => p.name), ["Creative", "Precise"]);
+    await rejects(store.createPreset(me, { name: "Precise", settings: {} }), "conflict", /Precise/);
+    await rejects(store.createPreset(me, { name: "   ", settings: {} }), "invalid", /name/);
+    await rejects(store.createPreset(me, { name: "x".repeat(61), settings: {} }), "invalid");
+    await rejects(
+      store.createPreset(me, { name: "Hot", settings: { temperature: 3 } }),
+      "invalid",
+      /temperature/,
+    );
+    // Another owner may use the same name and sees none of mine.
+    const them = owner();
+    await store.createPreset(them, { name: "Precise", settings: {} });
+    assertEquals((await store.listPresets(them)).length, 1);
+    await rejects(store.updatePreset(them, precise.id, { name: "Mine" }), "not_found");
+    await rejects(store.deletePreset(them, precise.id), "not_found");
+
+    const renamed = await store.updatePreset(me, precise.id, { name: "Exact" });
+    assertEquals([renamed.name, renamed.settings], ["Exact", { temperature: 0.1, topP: 0.5 }]);
+    const changed = await store.updatePreset(me, precise.id, { settings: { numCtx: 2048 } });
+    assertEquals([changed.name, changed.settings], ["Exact", { numCtx: 2048 }]);
+    await rejects(store.updatePreset(me, precise.id, { name: "Creative" }), "conflict");
+    await store.deletePreset(me, creative.id);
+    await rejects(store.deletePreset(me, creative.id), "not_found");
+    assertEquals(await store.listPresets(me), [changed]);
+  });
+
   test("migrations apply once: opening again keeps schema and data", async (fixture) => {
     const me = owner();
     const versions = await fixture.store.schemaVersions();

@@ -373,7 +373,7 @@ uxTest("hostile titles and imported conversations render inert", {}, async (
   await nav.getByRole("link", { name: hostile }).waitFor();
   await ui(page).done.first().waitFor();
   await ui(page).prompts.getByText(hostile, { exact: true }).waitFor();
-  assertEquals(await page.title(), `${hostile} · Local Chat`);
+  await page.waitForFunction((title) => document.title === title, `${hostile} · Local Chat`);
   const live = await page.evaluate(() => ({
     // The island's props travel as inert JSON; any other inline script would be injected.
     scripts: [...document.querySelectorAll("script")]
@@ -391,7 +391,8 @@ uxTest("hostile titles and imported conversations render inert", {}, async (
   await open("/c/imported-1");
   await nav.getByRole("link", { name: hostile }).waitFor();
   await ui(page).done.first().waitFor();
-  assertEquals(await page.title(), `${hostile} · Local Chat`, "the handler never ran");
+  // The handler never ran: the title is the text, not "pwned".
+  await page.waitForFunction((title) => document.title === title, `${hostile} · Local Chat`);
   assertQuiet(log);
 });
 

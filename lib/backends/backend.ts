@@ -107,6 +107,34 @@ export interface Backend {
   health(signal?: AbortSignal): Promise<Health>;
 }
 
+/** One line of a pull's progress, as Ollama reports it (the built-in engine reports alike). */
+export interface PullProgress {
+  /** For a person: `pulling manifest`, `pulling 6a0746a1ec1a`, `downloading`, `success`… */
+  readonly status: string;
+  /** The layer being fetched, when the backend works in layers. */
+  readonly digest?: string;
+  /** Bytes of this layer (or file) done and in all, when known. */
+  readonly completed?: number;
+  readonly total?: number;
+}
+
+/**
+ * What the model manager does beside chatting: fetch, delete and unload models. Every backend
+ * behind the {@link Backend} seam offers it; failures are {@link BackendError}s as for chat.
+ */
+export interface ModelManagement {
+  /**
+   * Fetches `name`, yielding progress until it ends with a `success` line. Aborting `signal`
+   * ends the transfer at once (the backend keeps nothing half-written under the model's name);
+   * iteration then throws a `BackendError` of kind `aborted`.
+   */
+  pull(name: string, signal: AbortSignal): AsyncIterable<PullProgress>;
+  /** Deletes the model's files; `not_found` when there is no such model. */
+  remove(name: string, signal?: AbortSignal): Promise<void>;
+  /** Frees the model's memory now; resolves also when it was not loaded. */
+  unload(name: string, signal?: AbortSignal): Promise<void>;
+}
+
 export type BackendErrorKind =
   | "unreachable"
   | "not_found"

@@ -13,14 +13,16 @@ import {
   type LoadedModel,
   type LoadProgress,
   type ModelInfo,
+  type ModelManagement,
+  type PullProgress,
 } from "./backend.ts";
 
 const BUILTIN_PREFIX = "builtin/";
 
 export interface CombinedOptions {
-  readonly ollama: Backend;
+  readonly ollama: Backend & ModelManagement;
   /** Absent when built-in models are turned off. */
-  readonly builtin?: Backend & { close(): Promise<void> };
+  readonly builtin?: Backend & ModelManagement & { close(): Promise<void> };
   /** The default model when Ollama answers. */
   readonly ollamaDefault: string;
   /** The default model when it does not. */
@@ -37,7 +39,7 @@ export interface BackendStatus {
   readonly serving: boolean;
 }
 
-export class CombinedBackend implements Backend {
+export class CombinedBackend implements Backend, ModelManagement {
   readonly name = "combined";
   readonly #options: CombinedOptions;
   #ollamaHealth: Health = { reachable: false, reason: "not checked yet" };
@@ -115,12 +117,24 @@ export class CombinedBackend implements Backend {
     return this.#pick(request.model).chat(request, signal);
   }
 
+  pull(name: string, signal: AbortSignal): AsyncIterable<PullProgress> {
+    return this.#pick(name).pull(name, signal);
+  }
+
+  remove(name: string, signal?: AbortSignal): Promise<void> {
+    return this.#pick(name).remove(name, signal);
+  }
+
+  unload(name: string, signal?: AbortSignal): Promise<void> {
+    return this.#pick(name).unload(name, signal);
+  }
+
   async health(signal?: AbortSignal): Promise<Health> {
     this.#ollamaHealth = await this.#options.ollama.health(signal);
     return this.#ollamaHealth;
   }
 
-  #pick(model: string): Backend {
+  #pick(model: string): Backend & ModelManagement {
     if (!model.startsWith(BUILTIN_PREFIX)) return this.#options.ollama;
     if (this.#options.builtin) return this.#options.builtin;
     throw new BackendError(

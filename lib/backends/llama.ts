@@ -29,6 +29,8 @@ import {
   type LoadedModel,
   type LoadProgress,
   type ModelInfo,
+  type ModelManagement,
+  type PullProgress,
 } from "./backend.ts";
 import type { LocalModel, ModelLibrary } from "../models/library.ts";
 import type { Logger } from "../log.ts";
@@ -73,7 +75,7 @@ interface Waiter {
   readonly onQueue: ((position: number) => void) | undefined;
 }
 
-export class LlamaBackend implements Backend {
+export class LlamaBackend implements Backend, ModelManagement {
   readonly name = "builtin";
   readonly #library: ModelLibrary;
   readonly #threads: number;
@@ -143,6 +145,68 @@ export class LlamaBackend implements Backend {
     await this.#turn(outer, undefined);
     try {
       await this.#activate(model, path, this.#contextSize, outer, onProgress);
+    } finally {
+      this.#release();
+    }
+  }
+
+  /** Fetches a catalogue model's file (verified) with progress; a present file just succeeds. */
+  async *pull(name: string, signal: AbortSignal): AsyncGenerator<PullProgress> {
+    const pending: PullProgress[] = [];
+    let wake: (() => void) | undefined;
+    const notify = () => {
+      wake?.();
+      wake = undefined;
+    };
+    let outcome: { error: unknown } | { ok: true } | undefined;
+    this.#ensure(name, signal, (p) => {
+      pending.push({
+        status: p.status,
+        ...(p.completed !== undefined ? { completed: p.completed } : {}),
+        ...(p.total ? { total: p.total } : {}),
+      });
+      notify();
+    }).then(
+      () => outcome = { ok: true },
+      (error) => outcome = { error },
+    ).finally(notify);
+    while (true) {
+      const next = pending.shift();
+      if (next) {
+        yield next;
+        continue;
+      }
+      if (outcome) break;
+      await new Promise<void>((resolve) => wake = resolve);
+    }
+    const settled = outcome as { error: unknown } | { ok: true };
+    if ("error" in settled) throw settled.error;
+    yield { status: "success" };
+  }
+
+  /** Deletes the model's file, unloading it first when it is the one in memory. */
+  async remove(name: string, signal?: AbortSignal): Promise<void> {
+    const models = await this.#models();
+    if (!models.some((m) => m.name === name)) throw notFound(name, models);
+    await this.unload(name, signal);
+    try {
+      await this.#library.remove(name);
+    } catch (error) {
+      throw new BackendError(
+        "failed",
+        `The built-in model "${name}" could not be deleted: ${detailOf(error)}.`,
+        { cause: error },
+      );
+    }
+  }
+
+  /** Unloads `name` if it is in memory, once the answer in flight (if any) is done. */
+  async unload(name: string, signal?: AbortSignal): Promise<void> {
+    if (this.#loaded?.name !== name) return;
+    await this.#turn(signal ?? new AbortController().signal, undefined);
+    try {
+      // Another job may have swapped the model while this one waited.
+      if (this.#loaded?.name === name) await this.#unload();
     } finally {
       this.#release();
     }

@@ -1,6 +1,6 @@
 /**
  * Ollama behind our {@link Backend} seam, through the official npm client. We call only chat,
- * tags, ps, show and version (pull and delete later, for the model manager): the app is not a
+ * tags, ps, show and version, and pull and delete for the model manager: the app is not a
  * proxy, whatever the browser sends.
  *
  * The client hands back an abortable stream only once the first token has arrived, so each
@@ -16,7 +16,10 @@ import {
   type Health,
   type LoadedModel,
   type ModelInfo,
+  type ModelManagement,
+  type PullProgress,
 } from "./backend.ts";
+import { fetchReusingBuffer } from "./reused_buffer_fetch.ts";
 
 export interface OllamaOptions {
   /** Base URL, already normalised (see `ollamaUrl` in lib/config.ts). */
@@ -28,7 +31,7 @@ export interface OllamaOptions {
 /** Health and listing should answer fast even when chat is allowed to wait long. */
 const QUICK_TIMEOUT_MS = 5000;
 
-export class OllamaBackend implements Backend {
+export class OllamaBackend implements Backend, ModelManagement {
   readonly name = "ollama";
   readonly #url: string;
   readonly #timeoutMs: number;
@@ -72,6 +75,80 @@ export class OllamaBackend implements Backend {
     );
   }
 
+  /**
+   * `/api/pull`, streamed. Ollama sends a line every ~60 ms per layer, so a silence of the
+   * chat timeout means it is stuck. Aborting closes the HTTP request: Ollama stops the
+   * download and keeps the layers it has for a later pull.
+   */
+  async *pull(name: string, signal: AbortSignal): AsyncGenerator<PullProgress> {
+    const idle = new IdleTimer(this.#timeoutMs);
+    const combined = AbortSignal.any([signal, idle.signal]);
+    let stream: { abort(): void } | undefined;
+    let finished = false;
+    try {
+      const parts = await this.#client(combined).pull({ model: name, stream: true });
+      stream = parts;
+      combined.addEventListener("abort", () => parts.abort(), { once: true });
+      for await (const part of parts) {
+        idle.reset();
+        yield {
+          status: part.status,
+          ...(part.digest ? { digest: part.digest } : {}),
+          ...(typeof part.completed === "number" ? { completed: part.completed } : {}),
+          ...(typeof part.total === "number" ? { total: part.total } : {}),
+        };
+        if (part.status === "success") {
+          finished = true;
+          return;
+        }
+      }
+    } catch (error) {
+      if (stream === undefined || error instanceof BackendError) {
+        throw this.#classify(error, signal, idle, name, false);
+      }
+      if (signal.aborted) throw new BackendError("aborted", "The pull was cancelled.");
+      // A streamed `{"error"}` line (unknown name, registry unreachable, disk full…) carries
+      // Ollama's own words; there is no status to go by.
+      const detail = idle.signal.aborted
+        ? `Ollama sent nothing for ${Math.round(idle.ms / 1000)} s`
+        : error instanceof Error
+        ? error.message
+        : String(error);
+      throw new BackendError(
+        "failed",
+        `Ollama could not pull "${name}": ${detail}. Check the name (ollama.com/library lists ` +
+          "them) and Ollama's connection to the internet, then try again.",
+        { cause: error },
+      );
+    } finally {
+      idle.clear();
+      // The reader stopped early (cancel): end the request so Ollama stops downloading.
+      if (!finished) stream?.abort();
+    }
+  }
+
+  /** `/api/delete`. */
+  async remove(name: string, signal?: AbortSignal): Promise<void> {
+    try {
+      await this.#call(this.#timeoutMs, signal, (c) => c.delete({ model: name }), name);
+    } catch (error) {
+      if (error instanceof BackendError && error.kind === "not_found") {
+        throw new BackendError("not_found", `There is no model "${name}" in Ollama to delete.`);
+      }
+      throw error;
+    }
+  }
+
+  /** An empty chat with `keep_alive: 0`: Ollama's documented way to unload at once. */
+  async unload(name: string, signal?: AbortSignal): Promise<void> {
+    await this.#call(
+      QUICK_TIMEOUT_MS,
+      signal,
+      (client) => client.chat({ model: name, messages: [], keep_alive: 0, stream: false }),
+      name,
+    );
+  }
+
   async health(signal?: AbortSignal): Promise<Health> {
     try {
       const { version } = await this.#call(QUICK_TIMEOUT_MS, signal, (c) => c.version());
@@ -82,11 +159,21 @@ export class OllamaBackend implements Backend {
   }
 
   async *chat(request: ChatRequest, signal: AbortSignal): AsyncGenerator<ChatChunk> {
-    const idle = new IdleTimer(this.#timeoutMs);
-    const combined = AbortSignal.any([signal, idle.signal]);
+    // One controller for the HTTP request: the answer's signal (Stop, socket close, shutdown)
+    // and the idle timer both end it there, so no chain of combined signals per answer.
+    const request$ = new AbortController();
+    const idle = new IdleTimer(this.#timeoutMs, request$);
+    const onAbort = () => request$.abort(signal.reason);
+    if (signal.aborted) onAbort();
+    else signal.addEventListener("abort", onAbort, { once: true });
     let started = false;
+    let ended = false;
     try {
-      const client = this.#client(combined);
+      // Its fetch answers to our controller alone: the client's own abort() is never called.
+      const client = new Ollama({
+        host: this.#url,
+        fetch: (input, init) => fetchReusingBuffer(input, { ...init, signal: request$.signal }),
+      });
       const stream = await client.chat({
         model: request.model,
         messages: request.messages.map((m) => ({ role: m.role, content: m.content })),
@@ -94,8 +181,7 @@ export class OllamaBackend implements Backend {
         ...(request.options ? { options: request.options } : {}),
       });
       started = true;
-      // Iterating after abort() throws; abort() closes the HTTP request so Ollama stops.
-      combined.addEventListener("abort", () => stream.abort(), { once: true });
+      // Aborting the request errors the body: the loop below throws and is classified.
       for await (const part of stream) {
         idle.reset();
         const content = part.message?.content ?? "";
@@ -113,6 +199,7 @@ export class OllamaBackend implements Backend {
           ...(part.eval_duration ? { evalDurationNs: part.eval_duration } : {}),
           ...(part.prompt_eval_count ? { promptEvalCount: part.prompt_eval_count } : {}),
         };
+        ended = true;
         yield last;
         return;
       }
@@ -125,6 +212,9 @@ export class OllamaBackend implements Backend {
       throw this.#classify(error, signal, idle, request.model, started);
     } finally {
       idle.clear();
+      signal.removeEventListener("abort", onAbort);
+      // A consumer that stopped reading before the last line: end the request at Ollama.
+      if (!ended) request$.abort("gone");
     }
   }
 
@@ -166,7 +256,7 @@ export class OllamaBackend implements Backend {
   ): BackendError {
     if (error instanceof BackendError) return error;
     if (signal.aborted) return new BackendError("aborted", "The request was stopped.");
-    if (idle.signal.aborted) {
+    if (idle.fired) {
       return new BackendError(
         "timeout",
         `Ollama sent nothing for ${Math.round(idle.ms / 1000)} s, so the request was given up. ` +
@@ -221,11 +311,15 @@ export class OllamaBackend implements Backend {
  * token, so it only notes the time; the one timer re-arms itself for whatever is left.
  */
 class IdleTimer {
-  readonly #controller = new AbortController();
+  readonly #controller: AbortController;
   #timer: ReturnType<typeof setTimeout> | undefined;
   #lastActivity = performance.now();
+  /** Set when the timer (not someone else) aborted the controller. */
+  fired = false;
 
-  constructor(readonly ms: number) {
+  /** Aborts `controller` (by default one of its own) when idle for `ms`. */
+  constructor(readonly ms: number, controller = new AbortController()) {
+    this.#controller = controller;
     this.#arm(ms);
   }
 
@@ -245,8 +339,9 @@ class IdleTimer {
   #arm(delay: number): void {
     this.#timer = setTimeout(() => {
       const idle = performance.now() - this.#lastActivity;
-      if (idle >= this.ms) this.#controller.abort("timeout");
-      else this.#arm(this.ms - idle);
+      if (idle < this.ms) return this.#arm(this.ms - idle);
+      this.fired = true;
+      this.#controller.abort("timeout");
     }, delay);
   }
 }

@@ -7,9 +7,15 @@
  * end; they go on when their sockets close. Answers of the stateless `chat` message end when
  * their last socket leaves.
  */
+import { setImmediate } from "node:timers";
 import type { Backend, ChatRequest } from "../backends/backend.ts";
 import type { Logger } from "../log.ts";
-import type { AnswerEndFrame, AnswerStartFrame, ServerFrame } from "../protocol.ts";
+import type {
+  AnswerDeltaFrame,
+  AnswerEndFrame,
+  AnswerStartFrame,
+  ServerFrame,
+} from "../protocol.ts";
 import type { MessageState, Store } from "../store/store.ts";
 import { type AbortReason, type AnswerOutcome, runTurn } from "./turn.ts";
 
@@ -38,9 +44,75 @@ export interface AnswerSpec {
 /** How long an ended answer stays here for late resumes (a reload racing its end). */
 const KEEP_ENDED_MS = 60_000;
 
+/**
+ * At most about one delta frame per answer per this many ms. A token that comes after a quiet
+ * spell this long goes out at once (a model's real pace, 10–100 ms a token, is never delayed,
+ * nor is the first token); tokens that come faster wait for the next tick and go out together
+ * as one frame (`from`..`seq`). Fewer frames is most of what the relay costs per token.
+ */
+export const DELTA_MERGE_MS = 5;
+
+/**
+ * Starts answers in growing batches, one batch per turn of the event loop: the first at once,
+ * then 2, 4, 8… while more wait. A request to Ollama leaves only when JavaScript yields to the
+ * event loop, so setting up 100 prompts that arrived together in one go holds every request
+ * back until the last is set up. Yielding after the first few sends them at once, and Ollama
+ * works on them while the rest are set up; doubling keeps a burst of 1,000 to ten turns, so
+ * no prompt waits long behind the other answers' tokens.
+ */
+export class StartPacer {
+  readonly #waiting: (() => void)[] = [];
+  /** Jobs the next turn may run; 0 while idle. */
+  #batch = 0;
+
+  run(job: () => void): void {
+    if (this.#batch > 0) {
+      this.#waiting.push(job);
+      return;
+    }
+    job();
+    this.#batch = 2;
+    setImmediate(() => this.#turn());
+  }
+
+  #turn(): void {
+    if (this.#waiting.length === 0) {
+      this.#batch = 0;
+      return;
+    }
+    for (const job of this.#waiting.splice(0, this.#batch)) job();
+    this.#batch *= 2;
+    setImmediate(() => this.#turn());
+  }
+}
+
+type Mutable<T> = { -readonly [K in keyof T]: T[K] };
+
+/** One timer for every answer with merged deltas waiting, however many answers stream. */
+export class DeltaTicker {
+  readonly #due = new Set<LiveAnswer>();
+  #timer: ReturnType<typeof setTimeout> | undefined;
+
+  constructor(readonly ms = DELTA_MERGE_MS) {}
+
+  later(answer: LiveAnswer): void {
+    this.#due.add(answer);
+    this.#timer ??= setTimeout(() => this.#tick(), this.ms);
+  }
+
+  #tick(): void {
+    this.#timer = undefined;
+    const due = [...this.#due];
+    this.#due.clear();
+    for (const answer of due) answer.sendDeltas();
+  }
+}
+
 export class LiveAnswer {
   readonly id: string;
   readonly controller = new AbortController();
+  /** When the prompt was taken: the answer's TTFT counts from here, queueing included. */
+  readonly createdAt = performance.now();
   readonly watchers = new Set<Watcher>();
   readonly spec: AnswerSpec;
   seq: number;
@@ -57,10 +129,15 @@ export class LiveAnswer {
   end: AnswerEndFrame | undefined;
   readonly done: Promise<void>;
   #resolveDone!: () => void;
+  readonly #ticker: DeltaTicker;
+  /** Deltas not sent yet, merged into one frame (see {@link DELTA_MERGE_MS}). */
+  #waiting: Mutable<AnswerDeltaFrame> | undefined;
+  #lastSentAt = -Infinity;
 
-  constructor(spec: AnswerSpec) {
+  constructor(spec: AnswerSpec, ticker: DeltaTicker) {
     this.id = spec.id;
     this.spec = spec;
+    this.#ticker = ticker;
     const prefix = spec.prefix ?? { content: "", thinking: "", seq: 0 };
     this.seq = this.baseSeq = prefix.seq;
     this.content = prefix.content;
@@ -89,6 +166,8 @@ export class LiveAnswer {
   /** Adds a watcher that already shows the answer up to `seq`, and catches it up. */
   watchFrom(watcher: Watcher, seq: number): boolean {
     if (seq < this.baseSeq || seq > this.seq) return false;
+    // The watchers there are get what waits first, so the newcomer's catch-up overlaps nothing.
+    this.sendDeltas();
     watcher.send(this.startFrame("", seq));
     if (seq < this.seq) {
       const i = seq - this.baseSeq;
@@ -114,12 +193,40 @@ export class LiveAnswer {
     this.thinking += thinking;
     this.#contentAt.push(this.content.length);
     this.#thinkingAt.push(this.thinking.length);
-    const frame: ServerFrame = thinking === ""
+    if (this.watchers.size === 0) return;
+    const waiting = this.#waiting;
+    if (waiting !== undefined) {
+      waiting.seq = this.seq;
+      if (content) waiting.content = (waiting.content ?? "") + content;
+      if (thinking) waiting.thinking = (waiting.thinking ?? "") + thinking;
+      return;
+    }
+    const frame: Mutable<AnswerDeltaFrame> = thinking === ""
       ? { type: "answer.delta", answerId: this.id, seq: this.seq, content }
       : content === ""
       ? { type: "answer.delta", answerId: this.id, seq: this.seq, thinking }
       : { type: "answer.delta", answerId: this.id, seq: this.seq, content, thinking };
-    for (const watcher of this.watchers) watcher.send(frame);
+    // Date.now(): a 1 ms clock is enough here, and unlike performance.now() it is no call
+    // into the runtime, once per token.
+    const now = Date.now();
+    if (now - this.#lastSentAt >= this.#ticker.ms) {
+      this.#lastSentAt = now;
+      this.broadcast(frame);
+      return;
+    }
+    frame.from = this.seq;
+    this.#waiting = frame;
+    this.#ticker.later(this);
+  }
+
+  /** Sends the merged deltas waiting, if any (the ticker, a new watcher and the end call it). */
+  sendDeltas(): void {
+    const frame = this.#waiting;
+    if (frame === undefined) return;
+    this.#waiting = undefined;
+    this.#lastSentAt = Date.now();
+    if (frame.from === frame.seq) delete frame.from;
+    this.broadcast(frame);
   }
 
   broadcast(frame: ServerFrame): void {
@@ -146,6 +253,7 @@ export class LiveAnswer {
 
   /** Ends the answer: the last write, then the end frame to every watcher. */
   async finish(outcome: AnswerOutcome, logger: Logger): Promise<void> {
+    this.sendDeltas();
     const end: AnswerEndFrame = {
       type: "answer.end",
       answerId: this.id,
@@ -194,6 +302,8 @@ export interface AnswerRegistryDeps {
 export class AnswerRegistry {
   readonly #deps: AnswerRegistryDeps;
   readonly #answers = new Map<string, LiveAnswer>();
+  readonly #ticker = new DeltaTicker();
+  readonly #pacer = new StartPacer();
   #timer: ReturnType<typeof setInterval> | undefined;
 
   constructor(deps: AnswerRegistryDeps) {
@@ -213,16 +323,21 @@ export class AnswerRegistry {
 
   /** Starts an answer, watched by `watcher` from its first frame. */
   start(spec: AnswerSpec, watcher: Watcher, requestId: string): LiveAnswer {
-    const { backend, logger } = this.#deps;
-    const answer = new LiveAnswer(spec);
+    const answer = new LiveAnswer(spec, this.#ticker);
     this.#answers.set(answer.id, answer);
     watcher.send(answer.startFrame(requestId));
     answer.watchers.add(watcher);
     this.#ensureTimer();
+    this.#pacer.run(() => this.#run(answer));
+    return answer;
+  }
+
+  #run(answer: LiveAnswer): void {
+    const { backend, logger } = this.#deps;
     runTurn({
       backend,
       request: {
-        ...spec.request,
+        ...answer.spec.request,
         onQueue: (position) => {
           if (position > 0) {
             answer.broadcast({ type: "answer.queued", answerId: answer.id, position });
@@ -230,6 +345,7 @@ export class AnswerRegistry {
         },
       },
       signal: answer.controller.signal,
+      startedAt: answer.createdAt,
       onDelta: (content, thinking) => answer.append(content, thinking),
     }).then(async (outcome) => {
       if (outcome.error) {
@@ -239,7 +355,6 @@ export class AnswerRegistry {
       const timer = setTimeout(() => this.#answers.delete(answer.id), KEEP_ENDED_MS);
       Deno.unrefTimer(timer);
     });
-    return answer;
   }
 
   /** A socket left: it watches nothing more; stateless answers nobody watches end. */

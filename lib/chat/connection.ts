@@ -21,7 +21,8 @@ import {
 } from "../protocol.ts";
 import { type Store, StoreError } from "../store/store.ts";
 import type { AnswerRegistry, AnswerSpec, Watcher } from "./answers.ts";
-import { branchTo, modelInput, titleFrom } from "./history.ts";
+import { effectiveSettings } from "../settings.ts";
+import { branchTo, modelInput, NEW_CHAT_TITLE, titleFrom } from "./history.ts";
 import { Outbox } from "./outbox.ts";
 import type { AbortReason } from "./turn.ts";
 
@@ -169,7 +170,12 @@ export class ChatConnection {
       title = titleFrom(message.content);
       conversationId = (await store.createConversation(LOCAL_OWNER, { title })).id;
     } else {
-      await store.getConversation(LOCAL_OWNER, conversationId);
+      const existing = await store.getConversation(LOCAL_OWNER, conversationId);
+      // A chat created by saving its settings (no message yet) is named by its first prompt.
+      if (existing.title === NEW_CHAT_TITLE && (message.parentId ?? null) === null) {
+        title = titleFrom(message.content);
+        await store.renameConversation(LOCAL_OWNER, conversationId, title);
+      }
     }
     const parentId = message.conversationId === undefined ? null : message.parentId ?? null;
     const prompt = await store.addMessage(LOCAL_OWNER, {
@@ -178,7 +184,7 @@ export class ChatConnection {
       role: "user",
       content: message.content,
     });
-    return await this.#answerTo(prompt.id, conversationId, parentId, message.model, title);
+    return await this.#answerTo(prompt.id, conversationId, parentId, message.model, title, true);
   }
 
   async #regenerateSpec(message: RegenerateMessage): Promise<AnswerSpec> {
@@ -196,10 +202,18 @@ export class ChatConnection {
     promptParentId: string | null,
     model: string,
     title?: string,
+    rememberModel = false,
   ): Promise<AnswerSpec> {
     const { store, config } = this.#deps;
     const branch = branchTo(await store.listMessages(LOCAL_OWNER, conversationId), promptId);
-    const input = modelInput(branch, config.systemPrompt, config.generation);
+    // The conversation's own settings over the configured ones (docs/settings.md).
+    const settings = await store.getSettings(LOCAL_OWNER, conversationId);
+    const { systemPrompt, options } = effectiveSettings(settings, config);
+    const input = modelInput(branch, systemPrompt, options);
+    // A prompt sent with a model makes it the conversation's model, so reopening selects it.
+    if (rememberModel && settings.model !== model) {
+      await store.setSettings(LOCAL_OWNER, conversationId, { ...settings, model });
+    }
     const answer = await store.startAnswer(LOCAL_OWNER, {
       conversationId,
       parentId: promptId,
@@ -207,7 +221,7 @@ export class ChatConnection {
     });
     return {
       id: answer.id,
-      request: { model, messages: input.messages, options: config.generation },
+      request: { model, messages: input.messages, options },
       start: {
         model,
         conversationId,
@@ -234,13 +248,15 @@ export class ChatConnection {
       await store.listMessages(LOCAL_OWNER, answer.conversationId),
       answer.id,
     );
-    const input = modelInput(branch, config.systemPrompt, config.generation);
+    const settings = await store.getSettings(LOCAL_OWNER, answer.conversationId);
+    const { systemPrompt, options } = effectiveSettings(settings, config);
+    const input = modelInput(branch, systemPrompt, options);
     const prompt = branch.at(-2);
     await store.updateAnswer(LOCAL_OWNER, answer.id, { state: "streaming" });
-    const model = answer.model ?? this.#deps.defaultModel();
+    const model = answer.model ?? settings.model ?? this.#deps.defaultModel();
     return {
       id: answer.id,
-      request: { model, messages: input.messages, options: config.generation },
+      request: { model, messages: input.messages, options },
       start: {
         model,
         conversationId: answer.conversationId,

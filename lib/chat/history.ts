@@ -61,8 +61,11 @@ export function modelInput(
   return { messages: [...system, ...kept], omittedTurns: turns.length - kept.length };
 }
 
+/** The title of a chat created before its first prompt; that prompt then names it. */
+export const NEW_CHAT_TITLE = "New chat";
+
 /** A conversation's title from its first prompt: its first line, at most 60 characters. */
 export function titleFrom(prompt: string): string {
   const line = prompt.trim().split("\n")[0]!.replace(/\s+/g, " ").trim();
-  return line.length <= 60 ? line || "New chat" : `${line.slice(0, 59).trimEnd()}…`;
+  return line.length <= 60 ? line || NEW_CHAT_TITLE : `${line.slice(0, 59).trimEnd()}…`;
 }

@@ -17,6 +17,8 @@ export interface TurnOptions {
   readonly request: ChatRequest;
   /** Aborted by Stop, by the socket closing, or by shutdown: one controller per answer. */
   readonly signal: AbortSignal;
+  /** When the prompt arrived (`performance.now()`), if before this call; TTFT counts from it. */
+  readonly startedAt?: number;
   /** Called for every chunk that carries new text. */
   readonly onDelta: (content: string, thinking: string) => void;
 }
@@ -26,7 +28,7 @@ export type AbortReason = "stopped" | "disconnected" | "shutting_down";
 
 export async function runTurn(options: TurnOptions): Promise<AnswerOutcome> {
   const { backend, request, signal, onDelta } = options;
-  const started = performance.now();
+  const started = options.startedAt ?? performance.now();
   let firstTokenAt: number | undefined;
   const stats = (extra: Partial<AnswerStats> = {}): AnswerStats => ({
     ttftMs: round((firstTokenAt ?? performance.now()) - started),

@@ -3,11 +3,12 @@
  * the per-instance state from props, so they render the same on the server and in the browser.
  */
 import type { ComponentChildren, Ref, RefObject } from "preact";
-import { useEffect, useId, useLayoutEffect, useMemo, useRef, useState } from "preact/hooks";
-import { preloadMarkdown } from "./markdown_loader.ts";
+import { useEffect, useId, useLayoutEffect, useRef, useState } from "preact/hooks";
+import { loadRenderer } from "./markdown.ts";
+import { Markdown, Thinking } from "./markdown_view.tsx";
 import { copyText } from "./clipboard.ts";
-import { ensureLanguages, renderMarkdown } from "./markdown_loader.ts";
 import { type Versions, versionsOf } from "./conversations.ts";
+import { ModelManagerButton } from "./model_manager_button.tsx";
 import {
   type AssistantMessage,
   type ChatState,
@@ -76,6 +77,7 @@ export function ModelPicker(
           </option>
         ))}
       </select>
+      <ModelManagerButton state={state} />
       <div id={noteId} class="model-note" aria-live="polite" data-testid="model-note">
         {listError && <p class="model-error" data-testid="model-error">{listError}</p>}
         {empty && (
@@ -338,40 +340,6 @@ function UserMessageView(
   );
 }
 
-function Markdown({ source, class: cls }: { source: string; class: string }) {
-  // Content signals change at most once per animation frame (see state.ts), so this parses
-  // at most once per frame too. renderMarkdown returns DOMPurify's output only.
-  // Grammars load on first use; `grammars` bumps when one arrives so the code gets colours.
-  const [grammars, setGrammars] = useState(0);
-  useEffect(() => {
-    let live = true;
-    ensureLanguages(source).then((loaded) => {
-      if (live && loaded) setGrammars((n) => n + 1);
-    });
-    return () => {
-      live = false;
-    };
-  }, [source]);
-  const html = useMemo(() => renderMarkdown(source), [source, grammars]);
-  // deno-lint-ignore react-no-danger
-  return <div class={cls} dangerouslySetInnerHTML={{ __html: html }} />;
-}
-
-function Thinking({ message }: { message: AssistantMessage }) {
-  const thinking = message.thinking.value;
-  const ms = message.thinkingMs.value;
-  if (!thinking) return null;
-  const label = ms === undefined
-    ? "Thinking"
-    : `Thought for ${Math.max(1, Math.round(ms / 1000))} s`;
-  return (
-    <details class="thinking" data-testid="thinking">
-      <summary>{label}</summary>
-      <div class="thinking-text">{thinking}</div>
-    </details>
-  );
-}
-
 function AssistantMessageView(
   { message, versions, idle, highlighted, actions }: {
     message: AssistantMessage;
@@ -578,8 +546,11 @@ function EarlierMessages(
     const el = button.current;
     if (!el || typeof IntersectionObserver === "undefined") return;
     const observer = new IntersectionObserver((entries) => {
-      // Only a person scrolling up brings it into view: the page opens at the bottom.
-      if (entries.some((e) => e.isIntersecting) && (scroller.current?.scrollTop ?? 0) > 0) show();
+      // Only a person scrolling up brings it into view: the page opens at the bottom. The entry
+      // may be older than a scroll to the bottom since, so the live geometry decides.
+      const view = scroller.current;
+      if (!entries.some((e) => e.isIntersecting) || !view || view.scrollTop <= 0) return;
+      if (el.getBoundingClientRect().bottom >= view.getBoundingClientRect().top - 200) show();
     }, { root: scroller.current, rootMargin: "200px 0px 0px 0px" });
     observer.observe(el);
     return () => observer.disconnect();
@@ -671,7 +642,7 @@ export function Composer(
           onInput={(event) => {
             state.input.value = event.currentTarget.value;
             // An answer will need the Markdown renderer: fetch it while the person types.
-            preloadMarkdown();
+            loadRenderer();
           }}
           onKeyDown={(event) => {
             if (

@@ -583,6 +583,9 @@ export function createChatController(state: ChatState, deps: ControllerDeps): Ch
           state.conversationId.value = frame.conversationId;
           if (frame.title !== undefined) state.title.value = frame.title;
         });
+      } else if (current && frame.title !== undefined) {
+        // A chat created before its first prompt (by saving its settings) is named now.
+        state.title.value = frame.title;
       }
       if (frame.requestId !== "") {
         deps.onConversation?.({

@@ -12,7 +12,9 @@
  */
 import {
   checkId,
+  checkSettings,
   type Conversation,
+  type GenerationSettings,
   type JsonObject,
   MAX_ID_LENGTH,
   type Message,
@@ -52,11 +54,17 @@ export interface ConversationExport {
   };
   /** Every branch; a parent always comes before its children. */
   readonly messages: readonly ExportedMessage[];
+  /**
+   * The conversation's own settings (see docs/settings.md); absent when it has none. Older
+   * files lack it and older readers ignore it, so the version stays 1.
+   */
+  readonly settings?: GenerationSettings;
 }
 
 export function toExport(
   conversation: Conversation,
   messages: readonly Message[],
+  settings: GenerationSettings = {},
 ): ConversationExport {
   const iso = (ms: number) => new Date(ms).toISOString();
   return {
@@ -82,6 +90,7 @@ export function toExport(
       createdAt: iso(m.createdAt),
       updatedAt: iso(m.updatedAt),
     })),
+    ...(Object.keys(settings).length > 0 ? { settings } : {}),
   };
 }
 
@@ -216,13 +225,30 @@ export function parseExport(raw: unknown): ConversationExport {
         : time(m, "updatedAt", path),
     };
   });
+  const settings = parseSettings(raw.settings);
   return {
     format: EXPORT_FORMAT,
     version: EXPORT_VERSION,
     exportedAt: typeof raw.exportedAt === "string" ? raw.exportedAt : new Date().toISOString(),
     conversation,
     messages,
+    ...(settings ? { settings } : {}),
   };
+}
+
+function parseSettings(raw: unknown): GenerationSettings | undefined {
+  if (raw === undefined || raw === null) return undefined;
+  if (!isRecord(raw)) throw bad("settings", "an object", raw);
+  const known: Record<string, unknown> = {};
+  for (const key of ["model", "systemPrompt", "temperature", "topP", "topK", "numCtx"]) {
+    if (raw[key] !== undefined && raw[key] !== null) known[key] = raw[key];
+  }
+  try {
+    return checkSettings(known);
+  } catch (error) {
+    if (!(error instanceof StoreError)) throw error;
+    throw new StoreError("invalid", `Import refused: settings.${error.message}`);
+  }
 }
 
 /** Where an id already lives in the database. */

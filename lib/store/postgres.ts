@@ -12,11 +12,14 @@ import {
   checkId,
   checkLimit,
   checkNewMessage,
+  checkPresetName,
+  checkSettings,
   checkTitle,
   type Conversation,
   decodeCursor,
   DEFAULT_PAGE,
   encodeCursor,
+  type GenerationSettings,
   type ImportResult,
   type JsonObject,
   type ListOptions,
@@ -29,14 +32,22 @@ import {
   type NewConversation,
   newId,
   type NewMessage,
+  type NewPreset,
   notFound,
   type Page,
+  type Preset,
+  presetConflict,
+  type PresetPatch,
   restoreOrder,
   type Role,
   rowToConversation,
   rowToMessage,
+  rowToPreset,
+  rowToSettings,
   type SearchHit,
   searchTerms,
+  SETTING_COLUMNS,
+  SETTING_KEYS,
   type Store,
   StoreError,
 } from "./store.ts";
@@ -57,6 +68,11 @@ function toConversation(row: Row): Conversation {
 
 function toMessage(row: Row): Message {
   return rowToMessage(row, row.stats as JsonObject | null);
+}
+
+/** Settings as a row of columns (NULL for a default). */
+function settingsRow(settings: GenerationSettings): Record<string, string | number | null> {
+  return Object.fromEntries(SETTING_COLUMNS.map((c, i) => [c, settings[SETTING_KEYS[i]!] ?? null]));
 }
 
 function isUniqueViolation(error: unknown): boolean {
@@ -418,9 +434,99 @@ export class PostgresStore implements Store {
     }));
   }
 
+  async getSettings(ownerId: string, conversationId: string): Promise<GenerationSettings> {
+    const sql = this.#sql;
+    await this.#conversation(sql, ownerId, conversationId);
+    const [row] = await sql`SELECT ${sql(SETTING_COLUMNS)} FROM conversation_settings
+      WHERE conversation_id = ${conversationId} AND owner_id = ${ownerId}`;
+    return row === undefined ? {} : rowToSettings(row);
+  }
+
+  async setSettings(
+    ownerId: string,
+    conversationId: string,
+    settings: GenerationSettings,
+  ): Promise<GenerationSettings> {
+    const checked = checkSettings(settings);
+    const row = {
+      conversation_id: conversationId,
+      owner_id: ownerId,
+      ...settingsRow(checked),
+      updated_at: Date.now(),
+    };
+    await this.#sql.begin(async (tx) => {
+      // FOR SHARE keeps a purge from removing the conversation before the write.
+      const [live] = await tx`SELECT 1 FROM conversations WHERE id = ${conversationId}
+        AND owner_id = ${ownerId} AND deleted_at IS NULL FOR SHARE`;
+      if (live === undefined) throw notFound("conversation", conversationId);
+      await tx`INSERT INTO conversation_settings ${tx(row)}
+        ON CONFLICT (conversation_id) DO UPDATE SET ${
+        tx(settingsRow(checked), ...SETTING_COLUMNS)
+      }, updated_at = ${row.updated_at}`;
+    });
+    return checked;
+  }
+
+  async listPresets(ownerId: string): Promise<Preset[]> {
+    const rows = await this.#sql`SELECT * FROM presets WHERE owner_id = ${ownerId}
+      ORDER BY name COLLATE "C", id`;
+    return rows.map(rowToPreset);
+  }
+
+  async createPreset(ownerId: string, input: NewPreset): Promise<Preset> {
+    const name = checkPresetName(input.name);
+    const settings = checkSettings(input.settings);
+    const now = Date.now();
+    const preset: Preset = { id: newId(), ownerId, name, settings, createdAt: now, updatedAt: now };
+    const row = {
+      id: preset.id,
+      owner_id: ownerId,
+      name,
+      ...settingsRow(settings),
+      created_at: now,
+      updated_at: now,
+    };
+    try {
+      await this.#sql`INSERT INTO presets ${this.#sql(row)}`;
+    } catch (error) {
+      if (isUniqueViolation(error)) throw presetConflict(name);
+      throw error;
+    }
+    return preset;
+  }
+
+  async updatePreset(ownerId: string, id: string, patch: PresetPatch): Promise<Preset> {
+    const sql = this.#sql;
+    const name = patch.name === undefined ? undefined : checkPresetName(patch.name);
+    const settings = patch.settings === undefined ? undefined : checkSettings(patch.settings);
+    const changes = {
+      ...(name === undefined ? {} : { name }),
+      ...(settings === undefined ? {} : settingsRow(settings)),
+      updated_at: Date.now(),
+    };
+    try {
+      const [row] = await sql`UPDATE presets SET ${sql(changes)}
+        WHERE id = ${id} AND owner_id = ${ownerId} RETURNING *`;
+      if (row === undefined) throw notFound("preset", id);
+      return rowToPreset(row);
+    } catch (error) {
+      if (isUniqueViolation(error)) throw presetConflict(name ?? "");
+      throw error;
+    }
+  }
+
+  async deletePreset(ownerId: string, id: string): Promise<void> {
+    const result = await this.#sql`DELETE FROM presets WHERE id = ${id} AND owner_id = ${ownerId}`;
+    if (result.count === 0) throw notFound("preset", id);
+  }
+
   async exportConversation(ownerId: string, id: string) {
     const conversation = await this.getConversation(ownerId, id);
-    return toExport(conversation, await this.listMessages(ownerId, id));
+    return toExport(
+      conversation,
+      await this.listMessages(ownerId, id),
+      await this.getSettings(ownerId, id),
+    );
   }
 
   async importConversation(ownerId: string, raw: unknown): Promise<ImportResult> {
@@ -458,6 +564,17 @@ export class PostgresStore implements Store {
           tx(rows.slice(i, i + 1000), ...MESSAGE_COLUMNS)
         } ON CONFLICT (id) DO NOTHING`;
         count += result.count;
+      }
+      // Settings already there were chosen since: the file's do not overwrite them.
+      if (data.settings) {
+        await tx`INSERT INTO conversation_settings ${
+          tx({
+            conversation_id: c.id,
+            owner_id: ownerId,
+            ...settingsRow(data.settings),
+            updated_at: Date.now(),
+          })
+        } ON CONFLICT (conversation_id) DO NOTHING`;
       }
       return count;
     });

@@ -12,11 +12,14 @@ import {
   checkId,
   checkLimit,
   checkNewMessage,
+  checkPresetName,
+  checkSettings,
   checkTitle,
   type Conversation,
   decodeCursor,
   DEFAULT_PAGE,
   encodeCursor,
+  type GenerationSettings,
   type ImportResult,
   type ListOptions,
   MAX_PAGE,
@@ -26,20 +29,30 @@ import {
   type NewConversation,
   newId,
   type NewMessage,
+  type NewPreset,
   notFound,
   type Page,
   parseStats,
+  type Preset,
+  presetConflict,
+  type PresetPatch,
   restoreOrder,
   type Role,
   rowToConversation,
   rowToMessage,
+  rowToPreset,
+  rowToSettings,
   type SearchHit,
   searchTerms,
+  SETTING_COLUMNS,
+  settingsValues,
   type Store,
   StoreError,
 } from "./store.ts";
 
 type Row = Record<string, SQLInputValue>;
+
+const SETTINGS = SETTING_COLUMNS.join(", ");
 
 const MESSAGE_COLUMNS = `id, conversation_id, owner_id, parent_id, role, content, thinking, model,
   state, error_code, error_message, stats, last_seq, created_at, updated_at`;
@@ -174,6 +187,24 @@ export class SqliteStore implements Store {
         ORDER BY created_at, id`),
       deleteMessages: p("DELETE FROM messages WHERE id IN (SELECT value FROM json_each(?))"),
       versions: p("SELECT version FROM schema_migrations ORDER BY version"),
+      getSettings: p(`SELECT ${SETTINGS} FROM conversation_settings
+        WHERE conversation_id = ? AND owner_id = ?`),
+      setSettings: p(`INSERT INTO conversation_settings
+          (conversation_id, owner_id, ${SETTINGS}, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+        ON CONFLICT (conversation_id) DO UPDATE SET model = excluded.model,
+          system_prompt = excluded.system_prompt, temperature = excluded.temperature,
+          top_p = excluded.top_p, top_k = excluded.top_k, num_ctx = excluded.num_ctx,
+          updated_at = excluded.updated_at`),
+      importSettings: p(`INSERT INTO conversation_settings
+          (conversation_id, owner_id, ${SETTINGS}, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+        ON CONFLICT (conversation_id) DO NOTHING`),
+      listPresets: p("SELECT * FROM presets WHERE owner_id = ? ORDER BY name, id"),
+      getPreset: p("SELECT * FROM presets WHERE id = ? AND owner_id = ?"),
+      insertPreset: p(`INSERT INTO presets (id, owner_id, name, ${SETTINGS}, created_at, updated_at)
+        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
+      updatePreset: p(`UPDATE presets SET name = ?, model = ?, system_prompt = ?, temperature = ?,
+        top_p = ?, top_k = ?, num_ctx = ?, updated_at = ? WHERE id = ? AND owner_id = ?`),
+      deletePreset: p("DELETE FROM presets WHERE id = ? AND owner_id = ?"),
     };
   }
 
@@ -426,9 +457,89 @@ export class SqliteStore implements Store {
     });
   }
 
+  getSettings(ownerId: string, conversationId: string): Promise<GenerationSettings> {
+    return run(() => {
+      this.#conversation(ownerId, conversationId);
+      const row = this.#q.getSettings!.get(conversationId, ownerId);
+      return row === undefined ? {} : rowToSettings(row);
+    });
+  }
+
+  setSettings(
+    ownerId: string,
+    conversationId: string,
+    settings: GenerationSettings,
+  ): Promise<GenerationSettings> {
+    return run(() => {
+      const checked = checkSettings(settings);
+      return transaction(this.#db, () => {
+        this.#conversation(ownerId, conversationId);
+        this.#q.setSettings!.run(conversationId, ownerId, ...settingsValues(checked), Date.now());
+        return checked;
+      });
+    });
+  }
+
+  listPresets(ownerId: string): Promise<Preset[]> {
+    return run(() => this.#q.listPresets!.all(ownerId).map(rowToPreset));
+  }
+
+  createPreset(ownerId: string, input: NewPreset): Promise<Preset> {
+    return run(() => {
+      const name = checkPresetName(input.name);
+      const settings = checkSettings(input.settings);
+      const now = Date.now();
+      const preset: Preset = {
+        id: newId(),
+        ownerId,
+        name,
+        settings,
+        createdAt: now,
+        updatedAt: now,
+      };
+      try {
+        this.#q.insertPreset!.run(preset.id, ownerId, name, ...settingsValues(settings), now, now);
+      } catch (error) {
+        if (isUniqueViolation(error)) throw presetConflict(name);
+        throw error;
+      }
+      return preset;
+    });
+  }
+
+  updatePreset(ownerId: string, id: string, patch: PresetPatch): Promise<Preset> {
+    return run(() => {
+      const row = this.#q.getPreset!.get(id, ownerId);
+      if (row === undefined) throw notFound("preset", id);
+      const old = rowToPreset(row);
+      const name = patch.name === undefined ? old.name : checkPresetName(patch.name);
+      const settings = patch.settings === undefined ? old.settings : checkSettings(patch.settings);
+      const now = Date.now();
+      try {
+        this.#q.updatePreset!.run(name, ...settingsValues(settings), now, id, ownerId);
+      } catch (error) {
+        if (isUniqueViolation(error)) throw presetConflict(name);
+        throw error;
+      }
+      return { ...old, name, settings, updatedAt: now };
+    });
+  }
+
+  deletePreset(ownerId: string, id: string): Promise<void> {
+    return run(() => {
+      if (Number(this.#q.deletePreset!.run(id, ownerId).changes) === 0) {
+        throw notFound("preset", id);
+      }
+    });
+  }
+
   async exportConversation(ownerId: string, id: string) {
     const conversation = await this.getConversation(ownerId, id);
-    return toExport(conversation, await this.listMessages(ownerId, id));
+    return toExport(
+      conversation,
+      await this.listMessages(ownerId, id),
+      await this.getSettings(ownerId, id),
+    );
   }
 
   async importConversation(ownerId: string, raw: unknown): Promise<ImportResult> {
@@ -463,6 +574,10 @@ export class SqliteStore implements Store {
         );
       }
       if (existing.has(c.id) && inserted > 0) this.#q.touch!.run(Date.parse(c.updatedAt), c.id);
+      // Settings already there were chosen since: the file's do not overwrite them.
+      if (data.settings) {
+        this.#q.importSettings!.run(c.id, ownerId, ...settingsValues(data.settings), Date.now());
+      }
       return {
         conversation: this.#conversation(ownerId, c.id),
         inserted,

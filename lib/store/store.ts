@@ -146,6 +146,54 @@ export interface ImportResult {
   readonly remapped: boolean;
 }
 
+/**
+ * How a conversation is answered. Every field is optional: absent means "the configured
+ * default", so a default changed later reaches every conversation that did not set its own.
+ * The store checks only the fixed ranges; lib/settings.ts adds the configurable limits.
+ */
+export interface GenerationSettings {
+  readonly model?: string;
+  readonly systemPrompt?: string;
+  /** 0 to 2. */
+  readonly temperature?: number;
+  /** 0 to 1. */
+  readonly topP?: number;
+  /** A whole number, at least 1. */
+  readonly topK?: number;
+  /** The context window in tokens: a whole number, at least 1. */
+  readonly numCtx?: number;
+}
+
+export const SETTING_KEYS = [
+  "model",
+  "systemPrompt",
+  "temperature",
+  "topP",
+  "topK",
+  "numCtx",
+] as const satisfies readonly (keyof GenerationSettings)[];
+
+/** A named set of settings an owner can apply to any conversation. Names are unique per owner. */
+export interface Preset {
+  readonly id: string;
+  readonly ownerId: string;
+  readonly name: string;
+  readonly settings: GenerationSettings;
+  readonly createdAt: number;
+  readonly updatedAt: number;
+}
+
+export interface NewPreset {
+  readonly name: string;
+  readonly settings: GenerationSettings;
+}
+
+/** Fields of a preset to overwrite; absent fields keep their value. */
+export interface PresetPatch {
+  readonly name?: string;
+  readonly settings?: GenerationSettings;
+}
+
 /** Control characters that never occur in text a person typed, turned into `<mark>` later. */
 export const MARK_START = "\u0001";
 export const MARK_END = "\u0002";
@@ -234,6 +282,27 @@ export interface Store {
    * @throws StoreError `invalid` with a message naming the bad field; nothing is written.
    */
   importConversation(ownerId: string, data: unknown): Promise<ImportResult>;
+
+  /**
+   * The conversation's own settings (`{}` when it has none). A soft-deleted conversation keeps
+   * them for a restore; a purge removes them.
+   * @throws StoreError `not_found` when the owner has no such live conversation.
+   */
+  getSettings(ownerId: string, conversationId: string): Promise<GenerationSettings>;
+  /** Replaces the conversation's settings with `settings` (absent fields: the defaults). */
+  setSettings(
+    ownerId: string,
+    conversationId: string,
+    settings: GenerationSettings,
+  ): Promise<GenerationSettings>;
+
+  /** The owner's presets, by name. */
+  listPresets(ownerId: string): Promise<Preset[]>;
+  /** @throws StoreError `conflict` when the owner has a preset of that name. */
+  createPreset(ownerId: string, input: NewPreset): Promise<Preset>;
+  /** @throws StoreError `not_found`, or `conflict` when renamed onto another preset's name. */
+  updatePreset(ownerId: string, id: string, patch: PresetPatch): Promise<Preset>;
+  deletePreset(ownerId: string, id: string): Promise<void>;
 
   /** Applied migration versions, ascending. */
   schemaVersions(): Promise<number[]>;
@@ -398,6 +467,94 @@ export function rowToMessage(
     createdAt: Number(row.created_at),
     updatedAt: Number(row.updated_at),
   };
+}
+
+/** The fixed ranges of each setting; lib/settings.ts names the field for people. */
+export function checkSettings(settings: GenerationSettings): GenerationSettings {
+  const out: { -readonly [K in keyof GenerationSettings]: GenerationSettings[K] } = {};
+  const bad = (field: string, expected: string) =>
+    new StoreError("invalid", `${field} must be ${expected}.`);
+  const number = (field: string, value: unknown, min: number, max: number, whole: boolean) => {
+    if (
+      typeof value !== "number" || !Number.isFinite(value) || value < min || value > max ||
+      (whole && !Number.isInteger(value))
+    ) {
+      throw bad(field, `${whole ? "a whole number" : "a number"} from ${min} to ${max}`);
+    }
+    return value;
+  };
+  const { model, systemPrompt, temperature, topP, topK, numCtx } = settings;
+  if (model !== undefined) {
+    if (typeof model !== "string" || model.length === 0 || model.length > 256) {
+      throw bad("model", "a model name of 1 to 256 characters");
+    }
+    out.model = model;
+  }
+  if (systemPrompt !== undefined) {
+    if (typeof systemPrompt !== "string") throw bad("systemPrompt", "a string");
+    out.systemPrompt = systemPrompt;
+  }
+  if (temperature !== undefined) out.temperature = number("temperature", temperature, 0, 2, false);
+  if (topP !== undefined) out.topP = number("topP", topP, 0, 1, false);
+  if (topK !== undefined) out.topK = number("topK", topK, 1, 2 ** 31 - 1, true);
+  if (numCtx !== undefined) out.numCtx = number("numCtx", numCtx, 1, 2 ** 31 - 1, true);
+  return out;
+}
+
+/** A preset name: trimmed, 1 to {@link MAX_PRESET_NAME} characters. */
+export function checkPresetName(name: unknown): string {
+  const trimmed = typeof name === "string" ? name.trim() : "";
+  const length = [...trimmed].length;
+  if (length < 1 || length > MAX_PRESET_NAME) {
+    throw new StoreError(
+      "invalid",
+      `name must be a text of 1 to ${MAX_PRESET_NAME} characters (not only spaces).`,
+    );
+  }
+  return trimmed;
+}
+
+export const MAX_PRESET_NAME = 60;
+
+/** The columns of a settings or preset row, in {@link SETTING_KEYS} order. */
+export const SETTING_COLUMNS = [
+  "model",
+  "system_prompt",
+  "temperature",
+  "top_p",
+  "top_k",
+  "num_ctx",
+] as const;
+
+/** Settings as column values (NULL for a default), in {@link SETTING_COLUMNS} order. */
+export function settingsValues(settings: GenerationSettings): (string | number | null)[] {
+  return SETTING_KEYS.map((key) => settings[key] ?? null);
+}
+
+/** A settings or preset row's columns as {@link GenerationSettings}; NULLs are left out. */
+export function rowToSettings(row: Readonly<Record<string, unknown>>): GenerationSettings {
+  const out: Record<string, string | number> = {};
+  SETTING_KEYS.forEach((key, i) => {
+    const value = row[SETTING_COLUMNS[i]!];
+    if (value === null || value === undefined) return;
+    out[key] = key === "model" || key === "systemPrompt" ? String(value) : Number(value);
+  });
+  return out as GenerationSettings;
+}
+
+export function rowToPreset(row: Readonly<Record<string, unknown>>): Preset {
+  return {
+    id: row.id as string,
+    ownerId: row.owner_id as string,
+    name: row.name as string,
+    settings: rowToSettings(row),
+    createdAt: Number(row.created_at),
+    updatedAt: Number(row.updated_at),
+  };
+}
+
+export function presetConflict(name: string): StoreError {
+  return new StoreError("conflict", `A preset named ${JSON.stringify(name)} already exists.`);
 }
 
 /**

@@ -50,7 +50,7 @@ export class TestClient {
   next<T extends ServerFrame["type"]>(
     type: T,
     where: (frame: Extract<ServerFrame, { type: T }>) => boolean = () => true,
-    timeoutMs = 10_000,
+    timeoutMs = 30_000, // a bound for a stuck test; real inference on a busy 2-core machine is slow
   ): Promise<Extract<ServerFrame, { type: T }>> {
     type F = Extract<ServerFrame, { type: T }>;
     const match = (f: ServerFrame): f is F => f.type === type && where(f as F);

@@ -5,6 +5,7 @@
  */
 import { migration as m001 } from "./001_init.ts";
 import { migration as m002 } from "./002_faster_reads.ts";
+import { migration as m003 } from "./003_settings.ts";
 
 export interface Migration {
   /** 1, 2, 3…: the file's number; recorded in `schema_migrations` once applied. */
@@ -15,7 +16,7 @@ export interface Migration {
   readonly postgres: readonly string[];
 }
 
-export const MIGRATIONS: readonly Migration[] = [m001, m002];
+export const MIGRATIONS: readonly Migration[] = [m001, m002, m003];
 
 /** The migrations not yet in `applied`, in order; refuses a database newer than this code. */
 export function pending(applied: readonly number[]): Migration[] {

@@ -2,6 +2,7 @@ import { conversationJson, storeCall } from "../../../lib/conversation_http.ts";
 import { ownerOf } from "../../../lib/owner.ts";
 import { HttpError, json, readJsonObject } from "../../../lib/server/http_error.ts";
 import type { Context } from "../../../lib/server/types.ts";
+import { checkSettingsLimits, SettingsError } from "../../../lib/settings.ts";
 import type { State } from "../../../lib/state.ts";
 
 /**
@@ -25,6 +26,12 @@ export const handler = {
         );
       }
       throw error;
+    }
+    try {
+      checkSettingsLimits(body.settings, config.settings);
+    } catch (error) {
+      if (!(error instanceof SettingsError)) throw error;
+      throw new HttpError(400, "invalid_import", `Import refused: settings.${error.message}`);
     }
     const result = await storeCall(
       () => store.importConversation(ownerOf(ctx.req), body),

@@ -1,9 +1,14 @@
 import { asHttpError } from "../../../lib/http_errors.ts";
-import { json } from "../../../lib/server/http_error.ts";
+import { checkModelName } from "../../../lib/model_name.ts";
+import { HttpError, json, readJsonObject } from "../../../lib/server/http_error.ts";
 import type { Context } from "../../../lib/server/types.ts";
 import type { State } from "../../../lib/state.ts";
 
-/** The models Ollama has (`/api/tags`), each marked when it is in memory (`/api/ps`). */
+/**
+ * `GET`: the models Ollama has (`/api/tags`) and the built-in ones, each marked when it is in
+ * memory (`/api/ps`). `DELETE` with `{"name"}`: deletes a model (Ollama's, or a built-in
+ * model's file) → `{"name","deleted":true}`; 404 when there is no such model.
+ */
 export const handler = {
   async GET(ctx: Context<State>) {
     const { backend } = ctx.state;
@@ -18,5 +23,19 @@ export const handler = {
       models: models.value.map((model) => ({ ...model, loaded: inMemory.has(model.name) })),
       defaultModel: backend.defaultModel(),
     });
+  },
+
+  async DELETE(ctx: Context<State>) {
+    const { backend, config, logger } = ctx.state;
+    const body = await readJsonObject(ctx.req, config.limits.maxBodyBytes);
+    const checked = checkModelName(body.name ?? body.model);
+    if (!checked.ok) throw new HttpError(400, "invalid_model_name", checked.message);
+    try {
+      await backend.remove(checked.name);
+    } catch (error) {
+      throw asHttpError(error);
+    }
+    logger.info("model_deleted", { model: checked.name });
+    return json({ name: checked.name, deleted: true });
   },
 };

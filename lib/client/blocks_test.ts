@@ -1,0 +1,164 @@
+import { assert, assertEquals } from "../../tests/helpers/assert.ts";
+import { normalizeNewlines } from "./blocks.ts";
+import { createSplitter, lexMarkdown } from "./markdown_render.ts";
+
+interface Seen {
+  done: string[];
+  tail: string | undefined;
+}
+
+/**
+ * Streams `text` into a splitter in pieces of `step` characters and checks, at every step, what
+ * the page relies on: finished blocks never change, finished + tail is exactly the text, and the
+ * blocks carry the same tokens as lexing the whole text at once.
+ */
+function stream(text: string, step = 1): Seen[] {
+  const splitter = createSplitter();
+  const seen: Seen[] = [];
+  let previous: string[] = [];
+  for (let end = step; end < text.length + step; end += step) {
+    const prefix = text.slice(0, Math.min(end, text.length));
+    const split = splitter.update(prefix);
+    assert(!split.reset, `no reset while the text only grows (at ${end})`);
+    const done = split.done.map((b) => b.source);
+    assertEquals(done.slice(0, previous.length), previous, `finished blocks stay (at ${end})`);
+    assertEquals(split.added, done.length - previous.length);
+    assertEquals(done.join("") + (split.tail?.source ?? ""), prefix, "blocks cover the text");
+    const tokens = [...split.done.flatMap((b) => b.tokens), ...(split.tail?.tokens ?? [])];
+    const whole = lexMarkdown(prefix);
+    assertEquals(
+      tokens.map((t) => [t.type, t.raw]),
+      whole.map((t) => [t.type, t.raw]),
+      `same tokens as the whole text (at ${end}: ${JSON.stringify(prefix.slice(-20))})`,
+    );
+    previous = done;
+    seen.push({ done, tail: split.tail?.source });
+  }
+  return seen;
+}
+
+function final(text: string): Seen {
+  return stream(text).at(-1)!;
+}
+
+/** The finished blocks when the text stops right after `marker`'s first occurrence ends. */
+function doneAt(text: string, marker: string): string[] {
+  const splitter = createSplitter();
+  return splitter.update(text.slice(0, text.indexOf(marker) + marker.length)).done.map((b) =>
+    b.source
+  );
+}
+
+Deno.test("blocks - paragraphs: a block is finished once the next one starts", () => {
+  assertEquals(final("One.\n\nTwo.\n\nThree.\n"), {
+    done: ["One.\n\n", "Two.\n\n"],
+    tail: "Three.\n",
+  });
+  // Blank lines alone do not finish a block: the next one might still join it (a list).
+  assertEquals(final("One.\n\n"), { done: [], tail: "One.\n\n" });
+});
+
+Deno.test("blocks - trailing partial lines stay in the block being written", () => {
+  // Until its first line is whole, a block does not finish the one before it: `2` could still
+  // become `2. two`, the next item of the list above.
+  assertEquals(final("1. one\n\n2"), { done: [], tail: "1. one\n\n2" });
+  assertEquals(final("# Title\n\nIntro.\n\nSome text that is not fin"), {
+    done: ["# Title\n\n"],
+    tail: "Intro.\n\nSome text that is not fin",
+  });
+  assertEquals(final("Line one\nline tw"), { done: [], tail: "Line one\nline tw" });
+});
+
+Deno.test("blocks - no boundary inside a fenced code block, even at blank lines", () => {
+  const text = "Intro\n\n```js\nconst a = 1;\n\n\nconst b = 2;\n\n```\n\nAfter\n";
+  for (const marker of ["const a = 1;\n\n", "const b = 2;\n\n", "```js\n"]) {
+    assertEquals(doneAt(text, marker), ["Intro\n\n"], `only the intro is finished at ${marker}`);
+  }
+  assertEquals(final(text), {
+    done: ["Intro\n\n", "```js\nconst a = 1;\n\n\nconst b = 2;\n\n```\n\n"],
+    tail: "After\n",
+  });
+  // Tildes and longer fences too; a shorter fence inside does not close it.
+  assertEquals(final("~~~~\na\n\n~~~\nb\n~~~~\n\nz\n").done, ["~~~~\na\n\n~~~\nb\n~~~~\n\n"]);
+});
+
+Deno.test("blocks - a loose list is one block; a block after it finishes it", () => {
+  const text = "1. one\n\n2. two\n\n   more about two\n\n3. three\n\nAfter the list";
+  assertEquals(doneAt(text, "2. two\n\n"), []);
+  assertEquals(doneAt(text, "   more"), []);
+  assertEquals(final(text + "\n"), {
+    done: ["1. one\n\n2. two\n\n   more about two\n\n3. three\n\n"],
+    tail: "After the list\n",
+  });
+  assertEquals(final("- a\n- b\n\nPara\n\n- c\n").done, ["- a\n- b\n\n", "Para\n\n"]);
+});
+
+Deno.test("blocks - a table is one block, from its header line on", () => {
+  const text = "| a | b |\n| - | - |\n| 1 | 2 |\n| 3 | 4 |\n\nAfter\n";
+  assertEquals(doneAt(text, "| a | b |\n"), []);
+  assertEquals(doneAt(text, "| 3 | 4 |\n"), []);
+  const last = final(text);
+  assertEquals(last.done, ["| a | b |\n| - | - |\n| 1 | 2 |\n| 3 | 4 |\n\n"]);
+  assertEquals(lexMarkdown(last.done[0]!)[0]!.type, "table");
+});
+
+Deno.test("blocks - a $$…$$ math block is one block, blank lines or not", () => {
+  const text =
+    "Before\n\n$$\n\\begin{aligned}\na &= b \\\\\n\nc &= d\n\\end{aligned}\n$$\n\nAfter\n";
+  assertEquals(doneAt(text, "a &= b \\\\\n\n"), ["Before\n\n"], "unclosed: no boundary inside");
+  assertEquals(doneAt(text, "c &= d\n"), ["Before\n\n"]);
+  const last = final(text);
+  assertEquals(last.done, [
+    "Before\n\n",
+    "$$\n\\begin{aligned}\na &= b \\\\\n\nc &= d\n\\end{aligned}\n$$\n\n",
+  ]);
+  assertEquals(lexMarkdown(last.done[1]!)[0]!.type, "mathBlock");
+  assertEquals(final("\\[\nx^2\n\\]\n\nz\n").done, ["\\[\nx^2\n\\]\n\n"]);
+});
+
+Deno.test("blocks - a setext heading: its text is not finished before the underline", () => {
+  const text = "Title\n=====\n\nBody\n\nSub\n---\n\nEnd\n";
+  assertEquals(doneAt(text, "Title\n"), []);
+  assertEquals(final(text), {
+    done: ["Title\n=====\n\n", "Body\n\n", "Sub\n---\n\n"],
+    tail: "End\n",
+  });
+  assertEquals(lexMarkdown("Title\n=====\n")[0]!.type, "heading");
+});
+
+Deno.test("blocks - any chunking gives the same blocks as the whole text", () => {
+  const text = [
+    "# Plan\n\nSome *text* with `code` and $x^2$ math.\n\n",
+    "- a\n- b\n  - nested\n\n",
+    "```python\ndef f():\n\n    return 1\n```\n\n",
+    "| k | v |\n|---|---|\n| 1 | 2 |\n\n",
+    "> quote\n> more\n\n",
+    "$$\n\\frac{1}{2}\n$$\n\n",
+    "Heading\n-------\n\n",
+    "    indented code\n\n    more\n\n",
+    "<details>\n<summary>x</summary>\n\nhidden\n</details>\n\n",
+    "Last paragraph.",
+  ].join("");
+  const once = createSplitter().update(text);
+  for (const step of [1, 3, 7, 64]) {
+    const last = stream(text, step).at(-1)!;
+    assertEquals(last.done, once.done.map((b) => b.source), `step ${step}`);
+    assertEquals(last.tail, once.tail?.source);
+  }
+});
+
+Deno.test("blocks - text that does not continue the previous one starts over", () => {
+  const splitter = createSplitter();
+  splitter.update("A.\n\nB.\n\nC\n");
+  const again = splitter.update("X.\n\nY\n");
+  assert(again.reset);
+  assertEquals(again.done.map((b) => b.source), ["X.\n\n"]);
+  assertEquals(splitter.update("").reset, true);
+});
+
+Deno.test("blocks - CRLF line endings are read as LF", () => {
+  assertEquals(normalizeNewlines("a\r\nb\rc"), "a\nb\nc");
+  assertEquals(createSplitter().update("One.\r\n\r\nTwo\r\n").done.map((b) => b.source), [
+    "One.\n\n",
+  ]);
+});

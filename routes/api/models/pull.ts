@@ -1,0 +1,94 @@
+import type { PullProgress } from "../../../lib/backends/backend.ts";
+import { asHttpError } from "../../../lib/http_errors.ts";
+import { checkModelName } from "../../../lib/model_name.ts";
+import { HttpError, readJsonObject } from "../../../lib/server/http_error.ts";
+import type { Context } from "../../../lib/server/types.ts";
+import type { State } from "../../../lib/state.ts";
+
+/**
+ * Pulls a model: `{"name": "qwen3:0.6b"}` (`builtin/…` names fetch a built-in model's file) →
+ * `application/x-ndjson`, one progress object per line (`{"status","digest"?,"completed"?,
+ * "total"?}`), ending with `{"status":"success"}` or `{"error":{"code","message"}}`.
+ *
+ * The response starts once the model server has answered, so a failure before that (a bad
+ * name, Ollama down or busy, an unknown built-in model) is a plain HTTP error. A client that
+ * disconnects or aborts cancels the pull: the request to Ollama is closed with it.
+ */
+export const handler = {
+  async POST(ctx: Context<State>) {
+    const { backend, config, logger } = ctx.state;
+    const body = await readJsonObject(ctx.req, config.limits.maxBodyBytes);
+    const checked = checkModelName(body.name ?? body.model);
+    if (!checked.ok) throw new HttpError(400, "invalid_model_name", checked.message);
+    const name = checked.name;
+
+    const cancel = new AbortController();
+    let ended = false;
+    let progress: AsyncIterator<PullProgress> | undefined;
+    // The client went away (closed the connection or aborted its fetch): the pull stops. Until
+    // the response is handed over that shows on `req.signal`, then as the body stream's cancel
+    // (the signal is left alone from there: Deno also fires it after a response went out whole).
+    const abandon = () => {
+      if (ended) return;
+      ended = true;
+      cancel.abort(new Error("the client went away"));
+      logger.info("model_pull_cancelled", { model: name });
+      void progress?.return?.().catch(() => {});
+    };
+
+    let first: IteratorResult<PullProgress>;
+    ctx.req.signal.addEventListener("abort", abandon, { once: true });
+    try {
+      progress = backend.pull(name, cancel.signal)[Symbol.asyncIterator]();
+      first = await progress.next();
+    } catch (error) {
+      throw asHttpError(error);
+    } finally {
+      ctx.req.signal.removeEventListener("abort", abandon);
+    }
+    logger.info("model_pull_started", { model: name });
+
+    const encoder = new TextEncoder();
+    const line = (value: unknown) => encoder.encode(JSON.stringify(value) + "\n");
+    let next: IteratorResult<PullProgress> | undefined = first;
+    const end = (controller: ReadableStreamDefaultController<Uint8Array>) => {
+      ended = true;
+      try {
+        controller.close();
+      } catch {
+        // already cancelled by the departed client
+      }
+    };
+    const body$ = new ReadableStream<Uint8Array>({
+      async pull(controller) {
+        if (ended) return;
+        try {
+          const result = next ?? await progress!.next();
+          next = undefined;
+          if (result.done) return end(controller);
+          controller.enqueue(line(result.value));
+          if (result.value.status === "success") {
+            logger.info("model_pulled", { model: name });
+            return end(controller);
+          }
+        } catch (error) {
+          if (cancel.signal.aborted) return end(controller);
+          const mapped = asHttpError(error);
+          controller.enqueue(line({
+            error: mapped instanceof HttpError
+              ? { code: mapped.code, message: mapped.message }
+              : { code: "internal", message: "The pull failed on the server; it is logged." },
+          }));
+          if (!(mapped instanceof HttpError)) {
+            logger.error("model_pull_failed", { model: name, error: String(error) });
+          }
+          end(controller);
+        }
+      },
+      cancel: abandon,
+    });
+    return new Response(body$, {
+      headers: { "content-type": "application/x-ndjson", "cache-control": "no-store" },
+    });
+  },
+};
