@@ -92,6 +92,56 @@ Deno.test("chat - tokens faster than the eye merge into fewer deltas, every char
   });
 });
 
+Deno.test("chat - of many prompts sent at once, each answers in full, and Stop ends any of them", async () => {
+  await withApp({ WS_MAX_ANSWERS_PER_CONNECTION: "20" }, async ({ ollama, client }) => {
+    ollama.manual = true;
+    ollama.reply = (request) => [`answer to ${request.messages.at(-1)?.content}`];
+    const ws = await client();
+    // Sent in one go, so the server reads them together and starts them in batches.
+    for (let i = 0; i < 20; i++) {
+      ws.send({
+        type: "chat",
+        requestId: `r${i}`,
+        model: MODEL,
+        messages: [{ role: "user", content: `q${i}` }],
+      });
+    }
+    const starts = [];
+    for (let i = 0; i < 20; i++) starts.push(await ws.next("answer.start"));
+    // The first and the last: one surely asked Ollama already, the other perhaps not yet.
+    const stopped = starts.filter((s) => s.requestId === "r0" || s.requestId === "r19");
+    for (const start of stopped) ws.send({ type: "stop", answerId: start.answerId });
+    const ends = new Map<string, ServerFrame & { type: "answer.end" }>();
+    // Ollama holds every token back, so only the stopped answers can end now.
+    for (const _ of stopped) {
+      const end = await ws.next("answer.end");
+      ends.set(end.answerId, end);
+    }
+    for (const start of stopped) {
+      assertEquals([ends.get(start.answerId)?.reason, ends.get(start.answerId)?.seq], [
+        "stopped",
+        0,
+      ]);
+      const asked = ollama.requests.filter((r) =>
+        r.path === "/api/chat" && JSON.stringify(r.body).includes(`"q${start.requestId.slice(1)}"`)
+      );
+      // Its request to Ollama, if it had left, was ended there.
+      for (const request of asked) await request.aborted$;
+    }
+    ollama.release(Infinity);
+    while (ends.size < starts.length) {
+      const end = await ws.next("answer.end");
+      ends.set(end.answerId, end);
+    }
+    for (const start of starts) {
+      if (stopped.includes(start)) continue;
+      assertEquals(ends.get(start.answerId)?.reason, "stop");
+      const text = ws.answerText(start.answerId).content;
+      assertEquals(text, `answer to q${start.requestId.slice(1)}`);
+    }
+  });
+});
+
 Deno.test("chat - each prompt sends the system prompt, the turns so far and the options", async () => {
   const env = {
     SYSTEM_PROMPT: "Be brief.",

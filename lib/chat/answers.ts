@@ -70,9 +70,10 @@ export class StartPacer {
       this.#waiting.push(job);
       return;
     }
-    job();
+    // The next turn is booked first, so a job that throws cannot stall the ones queued later.
     this.#batch = 2;
     setImmediate(() => this.#turn());
+    job();
   }
 
   #turn(): void {
@@ -80,9 +81,10 @@ export class StartPacer {
       this.#batch = 0;
       return;
     }
-    for (const job of this.#waiting.splice(0, this.#batch)) job();
+    const jobs = this.#waiting.splice(0, this.#batch);
     this.#batch *= 2;
     setImmediate(() => this.#turn());
+    for (const job of jobs) job();
   }
 }
 
