@@ -83,12 +83,12 @@ Deno.test({
         await textbox.press("Enter");
         // Real text shows while the answer is still streaming, with Stop offered.
         const streaming = answerWith("streaming");
-        await streaming.getByText(/[A-Za-z]{2,}/).first().waitFor({ timeout: 15_000 });
+        await streaming.getByText(/[A-Za-z]{2,}/).first().waitFor({ timeout: 60_000 });
         await stop.waitFor();
 
         const ended = page.getByRole("log", { name: "Messages" })
           .locator('[data-role="assistant"]:is([data-status="done"], [data-status="length"])');
-        await ended.waitFor({ timeout: 20_000 });
+        await ended.waitFor({ timeout: 60_000 });
         const stats = ended.getByTestId("stats");
         await stats.waitFor();
         assertMatch(await stats.innerText(), /TTFT \d+ ms · \d+(\.\d+)? tok\/s · \d+ tokens/);
@@ -196,7 +196,7 @@ Deno.test({
             await textbox.press("Enter");
             const ended = page.getByRole("log", { name: "Messages" })
               .locator('[data-role="assistant"]:is([data-status="done"], [data-status="length"])');
-            await ended.getByText(/[A-Za-z]{2,}/).first().waitFor({ timeout: 15_000 });
+            await ended.getByText(/[A-Za-z]{2,}/).first().waitFor({ timeout: 60_000 });
             await ended.getByTestId("stats").waitFor();
             assertEquals(await answerWith("error").count(), 0);
             const chats = ollama.requests.filter((r) => r.path === "/api/chat");
