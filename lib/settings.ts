@@ -12,7 +12,12 @@
  * ```
  */
 import type { GenerationOptions } from "./backends/backend.ts";
-import { type GenerationSettings, MAX_PRESET_NAME, SETTING_KEYS } from "./store/store.ts";
+import {
+  checkPresetName,
+  type GenerationSettings,
+  SETTING_KEYS,
+  StoreError,
+} from "./store/store.ts";
 
 export type { GenerationSettings };
 export type SettingKey = (typeof SETTING_KEYS)[number];
@@ -140,17 +145,14 @@ export function settingsFromPatch(patch: SettingsPatch): GenerationSettings {
   return applySettingsPatch({}, patch);
 }
 
-/** A preset name, trimmed; 1 to 60 characters. */
+/** A preset name, trimmed; 1 to 60 characters (the store's rule, with the field named). */
 export function parsePresetName(raw: unknown): string {
-  const name = typeof raw === "string" ? raw.trim() : "";
-  const length = [...name].length;
-  if (length < 1 || length > MAX_PRESET_NAME) {
-    throw new SettingsError(
-      "name",
-      `name must be a text of 1 to ${MAX_PRESET_NAME} characters (not only spaces).`,
-    );
+  try {
+    return checkPresetName(raw);
+  } catch (error) {
+    if (error instanceof StoreError) throw new SettingsError("name", error.message);
+    throw error;
   }
-  return name;
 }
 
 /** What the configuration gives a conversation that set nothing itself. */
