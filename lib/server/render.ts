@@ -50,8 +50,11 @@ export async function renderPage(
   }
   headers.set("content-encoding", "gzip");
   headers.append("vary", "accept-encoding");
-  const body = new Blob([document]).stream().pipeThrough(new CompressionStream("gzip"));
-  return new Response(body, init);
+  // Compressed whole (a millisecond), so the browser gets it with its length, in one piece.
+  const body = await new Response(
+    new Blob([document]).stream().pipeThrough(new CompressionStream("gzip")),
+  ).bytes();
+  return new Response(body as BodyInit, init);
 }
 
 /** Pages shorter than this go uncompressed; with the stylesheet inside, a page is ~40 KB. */
