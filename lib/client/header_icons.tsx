@@ -24,7 +24,7 @@ export function Icon({ name }: { name: IconName }) {
       height="18"
       fill="none"
       stroke="currentColor"
-      stroke-width="2"
+      stroke-width={name === "more" ? "3.5" : "2"}
       stroke-linecap="round"
       stroke-linejoin="round"
       aria-hidden="true"
