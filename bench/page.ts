@@ -229,7 +229,16 @@ export async function runPage(
     browser = await chromium.launch({
       executablePath: CHROMIUM_PATH,
       headless: true,
-      args: ["--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking"],
+      args: [
+        "--no-sandbox",
+        "--disable-gpu",
+        "--no-first-run",
+        "--disable-background-networking",
+        // Every new context is a new window, and Chromium 156 builds each window's omnibox popup
+        // (a WebUI page in a renderer of its own) while the visit is loading: in the trace that
+        // was as much CPU as the page itself, on two cores. A person's window has it once.
+        "--disable-features=WebUIOmniboxPopup",
+      ],
     });
     say(`Page benchmark: app pid ${app.process.pid} at ${app.url}, ${flags.rounds} rounds`);
     const url = (path: string) => `${app!.url}${path}`;

@@ -7,7 +7,6 @@ import { useSignal } from "@preact/signals";
 import {
   deleteConversation,
   deleteMessage,
-  exportUrl,
   fetchModels,
   getConversation,
   importConversation,
@@ -19,6 +18,8 @@ import {
   searchConversations,
 } from "../lib/client/api.ts";
 import { announcementOf, Announcer, OfflineBanner } from "../lib/client/banners.tsx";
+import { ExportMenu } from "../lib/client/export_menu.tsx";
+import { IconLabel } from "../lib/client/header_icons.tsx";
 import { loadRenderer } from "../lib/client/markdown.ts";
 import { createMessageDeleter } from "../lib/client/message_delete.ts";
 import { shortcutOf } from "../lib/client/shortcuts.ts";
@@ -463,32 +464,13 @@ export default function Chat(
               aria-controls={SIDEBAR_ID}
               onClick={() => (library.drawerOpen.value = !drawerOpen)}
             >
-              Conversations
+              <IconLabel icon="menu">Conversations</IconLabel>
             </button>
             <h1 class="title">{title}</h1>
             <ModelPicker state={state} onChange={onModelChange} />
             <div class="topbar-end">
               <StatusBadge state={state} />
-              {currentId !== undefined && (
-                <span class="exports">
-                  <a
-                    class="btn btn-ghost btn-small"
-                    href={exportUrl(currentId, "markdown")}
-                    aria-label="Export Markdown"
-                    download
-                  >
-                    <span class="wide-only">Export</span> Markdown
-                  </a>
-                  <a
-                    class="btn btn-ghost btn-small"
-                    href={exportUrl(currentId, "json")}
-                    aria-label="Export JSON"
-                    download
-                  >
-                    <span class="wide-only">Export</span> JSON
-                  </a>
-                </span>
-              )}
+              {currentId !== undefined && <ExportMenu conversationId={currentId} />}
               <SettingsButton
                 conversationId={currentId}
                 model={state.model.value}
@@ -505,7 +487,7 @@ export default function Chat(
                 title="New chat (Ctrl+Shift+O)"
                 onClick={() => newChat(true)}
               >
-                New chat
+                <IconLabel icon="new">New chat</IconLabel>
               </button>
             </div>
           </div>

@@ -21,6 +21,11 @@ Deno.test("page http - the theme cookie is rendered into <html>; anything else i
       dark,
       /<link rel="preload" as="fetch" crossorigin="anonymous" href="\/api\/conversations\/some-id"\/?>/,
     );
+    // So do its settings, which the island waits for beside it.
+    assertMatch(
+      dark,
+      /<link rel="preload" as="fetch" crossorigin="anonymous" href="\/api\/conversations\/some-id\/settings"\/?>/,
+    );
   });
 });
 

@@ -3,6 +3,7 @@
  * fetched with a dynamic `import()` on the first click, so the chat page's bundle does not
  * carry it; once loaded it stays mounted (a pull goes on while the dialog is closed).
  */
+import { IconLabel } from "./header_icons.tsx";
 import type { ComponentType } from "preact";
 import { useSignal } from "@preact/signals";
 import type { ModelManagerProps } from "./model_manager.tsx";
@@ -38,7 +39,7 @@ export function ModelManagerButton({ state }: { state: ChatState }) {
         aria-haspopup="dialog"
         onClick={onClick}
       >
-        Models
+        <IconLabel icon="models">Models</IconLabel>
       </button>
       {failed.value && <p class="model-error" role="alert">{failed.value}</p>}
       {Manager && <Manager state={state} open={open} />}

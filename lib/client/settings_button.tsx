@@ -2,6 +2,7 @@
  * The header's "Settings" button. The dialog itself (settings_dialog.tsx) is a separate chunk,
  * fetched on the first click, so the page's first load does not carry it.
  */
+import { IconLabel } from "./header_icons.tsx";
 import type { ComponentType } from "preact";
 import { useRef, useState } from "preact/hooks";
 import type { SettingsDialogProps } from "./settings_dialog.tsx";
@@ -44,7 +45,7 @@ export function SettingsButton(props: SettingsButtonProps) {
         aria-expanded={open ? "true" : "false"}
         onClick={onClick}
       >
-        Settings
+        <IconLabel icon="settings">Settings</IconLabel>
       </button>
       {failed && (
         <span role="alert" class="settings-failed">

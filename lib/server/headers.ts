@@ -4,10 +4,20 @@
  * and nothing fetched from other origins (a prompt-injected image URL can't leak the chat).
  */
 
-export const CONTENT_SECURITY_POLICY = [
-  "default-src 'self'",
-  "script-src 'self'",
-  "style-src 'self'",
+/**
+ * The policy, with the hashes of the stylesheets a page carries inline (lib/server/inline_styles.ts):
+ * those exact texts are allowed, any other inline style is not. Scripts stay 'self' only.
+ */
+export function contentSecurityPolicy(styleHashes: readonly string[] = []): string {
+  return [
+    "default-src 'self'",
+    "script-src 'self'",
+    ["style-src 'self'", ...styleHashes].join(" "),
+    ...REST,
+  ].join("; ");
+}
+
+const REST = [
   "img-src 'self' data:",
   "font-src 'self'",
   "connect-src 'self'",
@@ -18,7 +28,10 @@ export const CONTENT_SECURITY_POLICY = [
   "base-uri 'none'",
   "form-action 'self'",
   "frame-ancestors 'none'",
-].join("; ");
+];
+
+/** The policy of every response that inlines nothing. */
+export const CONTENT_SECURITY_POLICY = contentSecurityPolicy();
 
 const HEADERS: ReadonlyArray<readonly [string, string]> = [
   ["content-security-policy", CONTENT_SECURITY_POLICY],

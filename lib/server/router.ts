@@ -83,6 +83,7 @@ export function createRouter<State>(options: RouterOptions<State>): ServeHandler
       params,
       options.islands,
       req,
+      options.staticFiles,
     );
   };
 

@@ -35,6 +35,16 @@ export default function ConversationPage({ data, params }: PageProps<Data>) {
         crossorigin="anonymous"
         href={`/api/conversations/${encodeURIComponent(id)}`}
       />
+      {
+        /* So do its settings (the model it remembers), which the island waits for beside it:
+          fetched only after hydration, they were a round trip on the way to a usable page. */
+      }
+      <link
+        rel="preload"
+        as="fetch"
+        crossorigin="anonymous"
+        href={`/api/conversations/${encodeURIComponent(id)}/settings`}
+      />
       <Chat
         title="Local Chat"
         defaultModel={data.defaultModel}
