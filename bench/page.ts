@@ -104,18 +104,42 @@ async function weigh(browser: Browser, url: string): Promise<Weight> {
   const context = await browser.newContext();
   try {
     const page = await context.newPage();
-    const sizes: Promise<{ type: string; bytes: number }>[] = [];
+    // The moment the island hydrated, taken in the page: Playwright notices the marker a little
+    // later, by when a chunk fetched on idle (the Markdown renderer) may have come in too.
+    await page.addInitScript(() => {
+      const w = globalThis as unknown as { __hydratedAt?: number };
+      new MutationObserver((_, observer) => {
+        if (document.querySelector('[data-hydrated="true"]')) {
+          w.__hydratedAt = performance.now();
+          observer.disconnect();
+        }
+      }).observe(document, { subtree: true, childList: true, attributes: true });
+    });
+    const sizes: Promise<{ url: string; type: string; bytes: number }>[] = [];
     page.on("requestfinished", (request) => {
       sizes.push(
         request.sizes().then((s) => ({
+          url: request.url(),
           type: request.resourceType(),
           bytes: s.responseBodySize + s.responseHeadersSize,
         })),
       );
     });
     await page.goto(url);
-    await page.locator('[data-hydrated="true"]').waitFor({ state: "attached" });
-    const all = await Promise.all(sizes);
+    await page.waitForFunction(() =>
+      (globalThis as unknown as { __hydratedAt?: number }).__hydratedAt !== undefined
+    );
+    // Requests the page started before it hydrated (the document has no resource entry).
+    const before = new Set(
+      await page.evaluate(() => {
+        const at = (globalThis as unknown as { __hydratedAt: number }).__hydratedAt;
+        return performance.getEntriesByType("resource")
+          .filter((entry) => entry.startTime <= at)
+          .map((entry) => entry.name);
+      }),
+    );
+    const all = (await Promise.all(sizes))
+      .filter((s) => s.type === "document" || before.has(s.url));
     const sum = (type: string) =>
       all.filter((s) => s.type === type).reduce((n, s) => n + s.bytes, 0);
     const other = all.filter((s) => !["document", "script", "stylesheet"].includes(s.type))
