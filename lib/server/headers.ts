@@ -4,20 +4,10 @@
  * and nothing fetched from other origins (a prompt-injected image URL can't leak the chat).
  */
 
-/**
- * The policy, with the hashes of the stylesheets a page carries inline (lib/server/inline_styles.ts):
- * those exact texts are allowed, any other inline style is not. Scripts stay 'self' only.
- */
-export function contentSecurityPolicy(styleHashes: readonly string[] = []): string {
-  return [
-    "default-src 'self'",
-    "script-src 'self'",
-    ["style-src 'self'", ...styleHashes].join(" "),
-    ...REST,
-  ].join("; ");
-}
-
-const REST = [
+export const CONTENT_SECURITY_POLICY = [
+  "default-src 'self'",
+  "script-src 'self'",
+  "style-src 'self'",
   "img-src 'self' data:",
   "font-src 'self'",
   "connect-src 'self'",
@@ -28,10 +18,7 @@ const REST = [
   "base-uri 'none'",
   "form-action 'self'",
   "frame-ancestors 'none'",
-];
-
-/** The policy of every response that inlines nothing. */
-export const CONTENT_SECURITY_POLICY = contentSecurityPolicy();
+].join("; ");
 
 const HEADERS: ReadonlyArray<readonly [string, string]> = [
   ["content-security-policy", CONTENT_SECURITY_POLICY],

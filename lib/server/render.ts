@@ -1,12 +1,10 @@
 /** Renders a route's page component, inside `routes/_app.tsx`, to a full HTML response. */
 import { type ComponentType, h, type VNode } from "preact";
 import { renderToString } from "preact-render-to-string";
-import { contentSecurityPolicy } from "./headers.ts";
-import { inlineStylesheets } from "./inline_styles.ts";
-import { type Asset, ISLAND_PREFIX, type IslandRegistry, withIslands } from "./islands.ts";
+import { ISLAND_PREFIX, type IslandRegistry, withIslands } from "./islands.ts";
 import type { AppProps, PageProps, PageResult, RouteModule } from "./types.ts";
 
-export async function renderPage(
+export function renderPage(
   page: ComponentType<PageProps>,
   app: RouteModule | undefined,
   result: PageResult<unknown>,
@@ -14,9 +12,7 @@ export async function renderPage(
   params: Record<string, string>,
   islands: IslandRegistry,
   req: Request,
-  /** Static files by path: local stylesheets the page links are inlined from here. */
-  staticFiles: ReadonlyMap<string, Asset> = new Map(),
-): Promise<Response> {
+): Response {
   const props: PageProps = { data: result.data, url, params };
   const Component = (): VNode => h(page, props) as VNode;
   const App = app?.default as ComponentType<AppProps> | undefined;
@@ -32,33 +28,14 @@ export async function renderPage(
     .map((path) => `<link rel="modulepreload" href="${path}">`)
     .concat(used.map((name) => `<script type="module" src="${ISLAND_PREFIX}${name}.js"></script>`))
     .join("");
-  const withScripts = output.includes("</body>")
+  const html = output.includes("</body>")
     ? output.replace("</body>", `${scripts}</body>`)
     : output + scripts;
-  // The stylesheet comes inside the HTML: the first paint waits for no second request.
-  const { html, hashes } = await inlineStylesheets(withScripts, staticFiles);
   const headers = new Headers(result.headers);
   headers.set("content-type", "text/html; charset=utf-8");
   if (!headers.has("cache-control")) headers.set("cache-control", "no-store");
-  if (hashes.length > 0) headers.set("content-security-policy", contentSecurityPolicy(hashes));
-  const document = `<!DOCTYPE html>${html}`;
-  const init = { status: result.status ?? 200, headers };
-  if (
-    document.length < MIN_GZIP_CHARS || !/\bgzip\b/.test(req.headers.get("accept-encoding") ?? "")
-  ) {
-    return new Response(document, init);
-  }
-  headers.set("content-encoding", "gzip");
-  headers.append("vary", "accept-encoding");
-  // Compressed whole (a millisecond), so the browser gets it with its length, in one piece.
-  const body = await new Response(
-    new Blob([document]).stream().pipeThrough(new CompressionStream("gzip")),
-  ).bytes();
-  return new Response(body as BodyInit, init);
+  return new Response(`<!DOCTYPE html>${html}`, { status: result.status ?? 200, headers });
 }
-
-/** Pages shorter than this go uncompressed; with the stylesheet inside, a page is ~40 KB. */
-const MIN_GZIP_CHARS = 1024;
 
 const importsOf = new WeakMap<object, string[]>();
 

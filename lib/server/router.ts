@@ -83,7 +83,6 @@ export function createRouter<State>(options: RouterOptions<State>): ServeHandler
       params,
       options.islands,
       req,
-      options.staticFiles,
     );
   };
 
