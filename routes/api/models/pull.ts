@@ -25,9 +25,10 @@ export const handler = {
     const cancel = new AbortController();
     let ended = false;
     let progress: AsyncIterator<PullProgress> | undefined;
-    // The client went away (closed the connection or aborted its fetch): the pull stops. Until
-    // the response is handed over that shows on `req.signal`, then as the body stream's cancel
-    // (the signal is left alone from there: Deno also fires it after a response went out whole).
+    // The client went away (closed the connection or aborted its fetch): the pull stops. That
+    // shows on `req.signal`, before the response and while its body streams (a quiet Ollama
+    // writes nothing, so a failed write would come too late), or as the body stream's cancel.
+    // Deno also fires the signal after a response went out whole: `ended` is set by then.
     const abandon = () => {
       if (ended) return;
       ended = true;
@@ -42,9 +43,8 @@ export const handler = {
       progress = backend.pull(name, cancel.signal)[Symbol.asyncIterator]();
       first = await progress.next();
     } catch (error) {
-      throw asHttpError(error);
-    } finally {
       ctx.req.signal.removeEventListener("abort", abandon);
+      throw asHttpError(error);
     }
     logger.info("model_pull_started", { model: name });
 
@@ -53,6 +53,7 @@ export const handler = {
     let next: IteratorResult<PullProgress> | undefined = first;
     const end = (controller: ReadableStreamDefaultController<Uint8Array>) => {
       ended = true;
+      ctx.req.signal.removeEventListener("abort", abandon);
       try {
         controller.close();
       } catch {
