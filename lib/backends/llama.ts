@@ -32,6 +32,7 @@ import {
   type ModelManagement,
   type PullProgress,
 } from "./backend.ts";
+import { PushQueue } from "./push_queue.ts";
 import type { LocalModel, ModelLibrary } from "../models/library.ts";
 import type { Logger } from "../log.ts";
 
@@ -152,33 +153,19 @@ export class LlamaBackend implements Backend, ModelManagement {
 
   /** Fetches a catalogue model's file (verified) with progress; a present file just succeeds. */
   async *pull(name: string, signal: AbortSignal): AsyncGenerator<PullProgress> {
-    const pending: PullProgress[] = [];
-    let wake: (() => void) | undefined;
-    const notify = () => {
-      wake?.();
-      wake = undefined;
-    };
+    const progress = new PushQueue<PullProgress>();
     let outcome: { error: unknown } | { ok: true } | undefined;
     this.#ensure(name, signal, (p) => {
-      pending.push({
+      progress.push({
         status: p.status,
         ...(p.completed !== undefined ? { completed: p.completed } : {}),
         ...(p.total ? { total: p.total } : {}),
       });
-      notify();
     }).then(
       () => outcome = { ok: true },
       (error) => outcome = { error },
-    ).finally(notify);
-    while (true) {
-      const next = pending.shift();
-      if (next) {
-        yield next;
-        continue;
-      }
-      if (outcome) break;
-      await new Promise<void>((resolve) => wake = resolve);
-    }
+    ).finally(() => progress.close());
+    yield* progress.values();
     const settled = outcome as { error: unknown } | { ok: true };
     if ("error" in settled) throw settled.error;
     yield { status: "success" };
@@ -248,12 +235,7 @@ export class LlamaBackend implements Backend, ModelManagement {
       );
       const { chat, context } = loaded;
       const sequence = chat.sequence;
-      const pending: ChatChunk[] = [];
-      let wake: (() => void) | undefined;
-      const notify = () => {
-        wake?.();
-        wake = undefined;
-      };
+      const chunks = new PushQueue<ChatChunk>();
       let outcome: { value: LlamaChatResponse } | { error: unknown } | undefined;
       let tokens = 0;
       let firstAt = 0;
@@ -267,7 +249,7 @@ export class LlamaBackend implements Backend, ModelManagement {
       this.#stopCurrent = (reason) => stopper.abort(reason);
       const onAbort = () => {
         stopper.abort(signal.reason);
-        notify();
+        chunks.wake();
       };
       signal.addEventListener("abort", onAbort, { once: true });
       generation = chat.generateResponse(toHistory(request.messages), {
@@ -293,12 +275,11 @@ export class LlamaBackend implements Backend, ModelManagement {
           }
           if (chunk.text === "") return;
           const thinking = chunk.type === "segment" && chunk.segmentType === "thought";
-          pending.push({
+          chunks.push({
             done: false,
             content: thinking ? "" : chunk.text,
             thinking: thinking ? chunk.text : "",
           });
-          notify();
         },
       }).then(
         (value) => outcome = { value },
@@ -307,19 +288,10 @@ export class LlamaBackend implements Backend, ModelManagement {
         signal.removeEventListener("abort", onAbort);
         this.#stopCurrent = undefined;
         release();
-        notify();
+        chunks.close();
       });
 
-      while (true) {
-        if (signal.aborted) throw stopped();
-        const next = pending.shift();
-        if (next) {
-          yield next;
-          continue;
-        }
-        if (outcome) break;
-        await new Promise<void>((resolve) => wake = resolve);
-      }
+      yield* chunks.values(() => signal.aborted);
       if (signal.aborted) throw stopped();
       const settled = outcome as { value: LlamaChatResponse } | { error: unknown };
       if ("error" in settled) throw settled.error;
