@@ -14,7 +14,8 @@ interface ErrorBody {
   error?: { code?: unknown; message?: unknown };
 }
 
-async function errorMessage(response: Response, what: string): Promise<string> {
+/** The server's JSON error message, or one naming `what` and the status. */
+export async function errorMessage(response: Response, what: string): Promise<string> {
   try {
     const body = (await response.json()) as ErrorBody;
     if (typeof body?.error?.message === "string" && body.error.message) return body.error.message;
@@ -24,7 +25,8 @@ async function errorMessage(response: Response, what: string): Promise<string> {
   return `${what} failed (HTTP ${response.status}).`;
 }
 
-function networkMessage(error: unknown, what: string): string {
+/** What to say when the request never reached the server. */
+export function networkMessage(error: unknown, what: string): string {
   const detail = error instanceof Error && error.message ? ` (${error.message})` : "";
   return `${what} failed: the server could not be reached${detail}.`;
 }

@@ -136,7 +136,7 @@ export default function ModelManager({ state, open }: ModelManagerProps) {
   return (
     <dialog
       ref={dialogRef}
-      class="models-dialog"
+      class="dialog models-dialog"
       aria-labelledby={titleId}
       onClose={() => (open.value = false)}
       onKeyDown={(event) => {

@@ -2,7 +2,7 @@
  * The model manager's HTTP calls: pull (NDJSON progress, cancelled by aborting), delete and
  * unload. Loading reuses `loadModel` (api.ts); listing reuses `fetchModels`.
  */
-import type { ApiResult } from "./api.ts";
+import { type ApiResult, errorMessage, networkMessage } from "./api.ts";
 
 /** One progress line of a pull, as the server forwards it from Ollama. */
 export interface PullLine {
@@ -17,21 +17,6 @@ export type PullOutcome =
   | { readonly outcome: "success" }
   | { readonly outcome: "cancelled" }
   | { readonly outcome: "error"; readonly message: string };
-
-async function errorMessage(response: Response, what: string): Promise<string> {
-  try {
-    const body = await response.json() as { error?: { message?: unknown } };
-    if (typeof body?.error?.message === "string" && body.error.message) return body.error.message;
-  } catch {
-    // not JSON: fall through
-  }
-  return `${what} failed (HTTP ${response.status}).`;
-}
-
-function unreachable(error: unknown, what: string): string {
-  const detail = error instanceof Error && error.message ? ` (${error.message})` : "";
-  return `${what} failed: the server could not be reached${detail}.`;
-}
 
 function isLine(value: unknown): value is PullLine {
   return typeof value === "object" && value !== null &&
@@ -83,7 +68,7 @@ export async function pullModel(
     };
   } catch (error) {
     if (signal.aborted) return { outcome: "cancelled" };
-    return { outcome: "error", message: unreachable(error, what) };
+    return { outcome: "error", message: networkMessage(error, what) };
   }
 }
 
@@ -101,7 +86,7 @@ async function send(
       body: JSON.stringify({ name }),
     });
   } catch (error) {
-    return { ok: false, message: unreachable(error, what) };
+    return { ok: false, message: networkMessage(error, what) };
   }
   if (!response.ok) return { ok: false, message: await errorMessage(response, what) };
   await response.body?.cancel();

@@ -222,7 +222,7 @@ export function SettingsDialog(props: SettingsDialogProps) {
   return (
     <dialog
       ref={dialog}
-      class="settings-dialog"
+      class="dialog settings-dialog"
       aria-labelledby={`${id}-title`}
       onKeyDown={onKeyDown}
       onCancel={(event) => {
