@@ -19,6 +19,16 @@ export interface IslandRegistry {
   readonly names: ReadonlyMap<ComponentType<never>, string>;
   /** Built bundles by URL path, e.g. `/_islands/Chat.js`. */
   readonly assets: ReadonlyMap<string, Asset>;
+  /**
+   * The chunks each island's bundle imports statically, directly or through other chunks, by
+   * island name (from esbuild's metafile): the page announces them with `modulepreload`.
+   */
+  readonly chunks: ReadonlyMap<string, readonly string[]>;
+}
+
+interface Build {
+  readonly assets: Map<string, Asset>;
+  readonly chunks: Map<string, string[]>;
 }
 
 export const ISLAND_PREFIX = "/_islands/";
@@ -85,7 +95,7 @@ function islandName(file: string): string {
   return file.split("/").at(-1)!.replace(/\.(tsx?|jsx?)$/, "");
 }
 
-const builds = new Map<string, Promise<Map<string, Asset>>>();
+const builds = new Map<string, Promise<Build>>();
 
 /** Bundles every island of the manifest for the browser (cached per manifest and mode). */
 export async function buildIslands(
@@ -97,23 +107,24 @@ export async function buildIslands(
     names.set(module.default as ComponentType<never>, islandName(file));
   }
   const key = `${manifest.baseUrl}|${mode.minify}`;
-  let assets = builds.get(key);
-  if (!assets) {
-    assets = bundle(manifest, mode.minify);
-    builds.set(key, assets);
-    assets.catch(() => builds.delete(key));
+  let build = builds.get(key);
+  if (!build) {
+    build = bundle(manifest, mode.minify);
+    builds.set(key, build);
+    build.catch(() => builds.delete(key));
   }
-  return { names, assets: await assets };
+  return { names, ...await build };
 }
 
-async function bundle(manifest: Manifest, minify: boolean): Promise<Map<string, Asset>> {
+async function bundle(manifest: Manifest, minify: boolean): Promise<Build> {
   const root = new URL(".", manifest.baseUrl).pathname;
   const entries = Object.keys(manifest.islands).map((file) => ({
     name: islandName(file),
     path: new URL(file, manifest.baseUrl).pathname,
   }));
   const assets = new Map<string, Asset>();
-  if (entries.length === 0) return assets;
+  const chunks = new Map<string, string[]>();
+  if (entries.length === 0) return { assets, chunks };
   try {
     const result = await esbuild.build({
       entryPoints: entries.map((e) => ({ in: `island:${e.name}`, out: e.name })),
@@ -145,20 +156,41 @@ async function bundle(manifest: Manifest, minify: boolean): Promise<Map<string, 
       sourcemap: false,
       legalComments: "none",
       write: false,
+      metafile: true,
       outdir: "/_islands",
       absWorkingDir: root,
       nodePaths: [`${root}node_modules`],
       logLevel: "silent",
     });
+    const urlOf = (path: string) => ISLAND_PREFIX + path.split("/").at(-1);
     for (const file of result.outputFiles) {
-      const path = ISLAND_PREFIX + file.path.split("/").at(-1);
-      assets.set(path, {
+      assets.set(urlOf(file.path), {
         body: file.contents,
         contentType: "text/javascript; charset=utf-8",
         etag: `"${file.hash}"`,
       });
     }
-    return assets;
+    // Static imports only: a lazy `import()` (the Markdown renderer, the dialogs) stays lazy.
+    const imports = new Map<string, string[]>();
+    for (const [path, output] of Object.entries(result.metafile.outputs)) {
+      imports.set(
+        urlOf(path),
+        output.imports.filter((i) => i.kind === "import-statement").map((i) => urlOf(i.path)),
+      );
+    }
+    for (const { name } of entries) {
+      const found = new Set<string>();
+      const visit = (url: string) => {
+        for (const chunk of imports.get(url) ?? []) {
+          if (found.has(chunk)) continue;
+          found.add(chunk);
+          visit(chunk);
+        }
+      };
+      visit(`${ISLAND_PREFIX}${name}.js`);
+      chunks.set(name, [...found]);
+    }
+    return { assets, chunks };
   } finally {
     // esbuild keeps a child process alive otherwise, which would hold the server (and tests) open.
     await esbuild.stop();

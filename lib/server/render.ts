@@ -23,7 +23,7 @@ export function renderPage(
   // Island scripts go last in <body> so the markup is already there when they hydrate it.
   // Their shared chunks are announced up front, so the browser fetches them alongside instead
   // of after parsing the island (one round trip less before hydration).
-  const chunks = [...new Set(used.flatMap((name) => staticImports(islands, name)))];
+  const chunks = [...new Set(used.flatMap((name) => islands.chunks.get(name) ?? []))];
   const scripts = chunks
     .map((path) => `<link rel="modulepreload" href="${path}">`)
     .concat(used.map((name) => `<script type="module" src="${ISLAND_PREFIX}${name}.js"></script>`))
@@ -35,21 +35,4 @@ export function renderPage(
   headers.set("content-type", "text/html; charset=utf-8");
   if (!headers.has("cache-control")) headers.set("cache-control", "no-store");
   return new Response(`<!DOCTYPE html>${html}`, { status: result.status ?? 200, headers });
-}
-
-const importsOf = new WeakMap<object, string[]>();
-
-/** The chunks an island's bundle imports statically (`import … from "./chunk-X.js"`). */
-function staticImports(islands: IslandRegistry, name: string): string[] {
-  const asset = islands.assets.get(`${ISLAND_PREFIX}${name}.js`);
-  if (!asset) return [];
-  let found = importsOf.get(asset);
-  if (!found) {
-    const code = new TextDecoder().decode(asset.body);
-    // Static imports only (`from"./x.js"`, `import"./x.js"`); lazy `import("./x.js")` has a paren.
-    found = [...code.matchAll(/\b(?:from|import)\s*"\.\/([\w-]+\.js)"/g)]
-      .map((m) => ISLAND_PREFIX + m[1]);
-    importsOf.set(asset, found);
-  }
-  return found;
 }
