@@ -356,6 +356,7 @@ Deno.test({
         await connected(page);
         await ask(page, "Round trip", echo("Round trip"));
         await ask(page, "Second turn", echo("Second turn"));
+        await page.getByRole("button", { name: "Export", exact: true }).click();
         const href = await page.getByRole("link", { name: "Export JSON" }).getAttribute("href");
         assert(href, "the export link has an href");
         const response = await fetch(new URL(href, app.url));

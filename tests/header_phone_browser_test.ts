@@ -1,6 +1,7 @@
 /**
  * The header on a phone (390 px): one row, every control still there by role and name (the
- * words hidden visually, not from assistive technology), the export links behind "Export".
+ * words hidden visually, not from assistive technology), the export links behind "Export";
+ * on a laptop (1280 px) one row too, with the words.
  */
 import { assert, assertEquals } from "./helpers/assert.ts";
 import { withBrowser } from "./helpers/browser.ts";
@@ -47,10 +48,17 @@ Deno.test({
         await markdown.waitFor({ state: "hidden" });
         assertEquals(await page.evaluate(() => document.activeElement?.textContent), "Export");
 
-        // The same controls on a wide screen: the links in the header, no Export button.
+        // On a laptop: the same controls in one row, with their words; the links still folded.
         await page.setViewportSize({ width: 1280, height: 800 });
+        const wide = await Promise.all([...buttons.slice(1), model].map((b) => b.boundingBox()));
+        const wideTops = wide.map((b) => Math.round(b!.y));
+        assert(Math.max(...wideTops) - Math.min(...wideTops) <= 4, `one row: ${wideTops}`);
+        assert((await header.boundingBox())!.height <= 56, "the wide header is one row");
+        assertEquals(await header.getByText("Export", { exact: true }).isVisible(), true);
+        assertEquals(await markdown.isVisible(), false, "folded away on a laptop too");
+        await toggle.click();
         await markdown.waitFor({ state: "visible" });
-        assertEquals(await toggle.isVisible(), false);
+        assertEquals((await markdown.textContent())?.trim(), "Markdown");
         assertEquals(log.pageErrors, []);
         assertEquals(log.consoleErrors, []);
       })),

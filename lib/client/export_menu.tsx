@@ -1,7 +1,7 @@
 /**
- * The conversation's export links. On a wide screen they sit in the header as they are; on a
- * phone (≤ 480 px, styles.css) they fold behind one "Export" button that opens them as a small
- * menu, so the header keeps to one row. Same links, same names, either way.
+ * The conversation's export links, behind one "Export" button that opens them as a small menu,
+ * so the header keeps to one row (on a phone the button shows only its mark, styles.css). The
+ * links say "Markdown" and "JSON"; their accessible names are whole ("Export Markdown").
  */
 import { useEffect, useId, useRef, useState } from "preact/hooks";
 import { exportUrl } from "./api.ts";
@@ -60,7 +60,7 @@ export function ExportMenu({ conversationId }: { conversationId: string }) {
           download
           onClick={() => setOpen(false)}
         >
-          <span class="wide-only">Export</span> Markdown
+          Markdown
         </a>
         <a
           class="btn btn-ghost btn-small"
@@ -69,7 +69,7 @@ export function ExportMenu({ conversationId }: { conversationId: string }) {
           download
           onClick={() => setOpen(false)}
         >
-          <span class="wide-only">Export</span> JSON
+          JSON
         </a>
       </span>
     </span>

@@ -5,6 +5,7 @@
 import type { Ref } from "preact";
 import { useEffect, useRef, useState } from "preact/hooks";
 import type { SearchHit } from "./api.ts";
+import { Icon } from "./header_icons.tsx";
 import { conversationPath, type ConversationSummary } from "./conversations.ts";
 import type { LibraryController, LibraryState } from "./library.ts";
 import type { MessageDeleter } from "./message_delete.ts";
@@ -215,20 +216,24 @@ function ConversationItem(
             type="button"
             class="icon-button"
             ref={renameRef}
+            aria-label="Rename"
+            title={`Rename “${c.title}”`}
             onClick={() => (library.renaming.value = c.id)}
           >
-            Rename
+            <Icon name="rename" size={15} />
           </button>
           <button
             type="button"
             class="icon-button"
+            aria-label="Delete"
+            title={`Delete “${c.title}”`}
             onClick={async () => {
               if (await controller.remove(c.id)) {
                 if (current) props.onDeletedCurrent();
               }
             }}
           >
-            Delete
+            <Icon name="delete" size={15} />
           </button>
         </span>
       )}
