@@ -24,14 +24,24 @@ import { round } from "./stats.ts";
 
 export const PAGE_FLAG_NAMES = [
   "page-tokens",
+  "page-shape",
   "page-rate",
   "page-window",
   "stream-out",
   "page-trace",
 ] as const;
 
+/**
+ * What the answer looks like: `sections` (many blocks: headings, paragraphs, lists, code, tables,
+ * math), or one block that never ends while it streams: a `code` block (a long file) or a
+ * bulleted `list`, where only the block being written changes, and it keeps growing.
+ */
+export type AnswerShape = "sections" | "code" | "list";
+const SHAPES: readonly AnswerShape[] = ["sections", "code", "list"];
+
 export interface PageFlags {
   readonly tokens: number;
+  readonly shape: AnswerShape;
   readonly rate: number;
   readonly window: number;
   readonly out: string | undefined;
@@ -53,8 +63,11 @@ export function parsePageFlags(values: ReadonlyMap<string, string>): PageFlags {
   const tokens = positive("page-tokens", quick ? 5000 : 20_000);
   const window = positive("page-window", 1000);
   if (window * 2 > tokens) throw new Error("--page-window must be at most half of --page-tokens");
+  const shape = (values.get("page-shape") ?? "sections") as AnswerShape;
+  if (!SHAPES.includes(shape)) throw new Error(`--page-shape wants one of ${SHAPES.join(", ")}`);
   return {
     tokens,
+    shape,
     rate: positive("page-rate", 500),
     window,
     out: values.get("stream-out"),
@@ -101,13 +114,35 @@ function section(n: number): string {
   ].join("");
 }
 
+/** A few lines of a long TypeScript file; `n` varies the text. */
+function codeLines(n: number): string {
+  return [
+    `export function step${n}(input: readonly number[], scale = ${n + 2}): number {\n`,
+    "  let total = 0;\n",
+    `  for (const value of input) total += value * scale; // ${sentence(n, 5)}\n`,
+    `  return total > ${n * 10} ? total : Math.round(total / 2); // "done"\n`,
+    "}\n\n",
+  ].join("");
+}
+
+/** The pieces of an answer of the given shape, in order, as many as needed. */
+function* answerPieces(shape: AnswerShape): Generator<string> {
+  if (shape === "code") yield "Here is the whole file:\n\n```typescript\n";
+  if (shape === "list") yield "Here is every step:\n\n";
+  for (let n = 0;; n++) {
+    if (shape === "sections") yield section(n);
+    else if (shape === "code") yield codeLines(n);
+    else yield `- ${sentence(n, 9)} It uses \`config.value\` and **bold** words.\n`;
+  }
+}
+
 /** `count` tokens of Markdown: words with their trailing space, like a model's tokens. */
-export function longAnswer(count: number): string[] {
+export function longAnswer(count: number, shape: AnswerShape = "sections"): string[] {
   const tokens: string[] = [];
-  for (let n = 0; tokens.length < count; n++) {
-    for (const match of section(n).matchAll(/[^\s]+\s*|\s+/g)) {
+  for (const piece of answerPieces(shape)) {
+    for (const match of piece.matchAll(/[^\s]+\s*|\s+/g)) {
       tokens.push(match[0]);
-      if (tokens.length === count) break;
+      if (tokens.length === count) return tokens;
     }
   }
   return tokens;
@@ -268,7 +303,7 @@ export async function mainPageStream(
   say: (line: string) => void,
 ): Promise<PageReport> {
   const began = performance.now();
-  const tokens = longAnswer(flags.tokens);
+  const tokens = longAnswer(flags.tokens, flags.shape);
   const ends: number[] = [];
   let total = 0;
   for (const token of tokens) ends.push(total += token.length);
@@ -363,6 +398,7 @@ export async function mainPageStream(
       machine: { ...machine, loadAverageAfter: Deno.loadavg() },
       settings: {
         tokens: flags.tokens,
+        shape: flags.shape,
         rate: flags.rate,
         pacing: "FakeOllama manual mode, release() on a 1 ms clock to the rate's schedule",
         window: flags.window,

@@ -304,3 +304,71 @@ browserTest(
     assertQuietPage(log);
   },
 );
+
+browserTest(
+  "a long code block grows in place: its Copy button stays, copies the code so far, and the finished block is highlighted whole",
+  async (f) => {
+    const { page, open, ollama, context, origin, log } = f;
+    await context.grantPermissions(["clipboard-read", "clipboard-write"], { origin });
+    // 80 lines, a blank line after every fifth, and a block comment across a blank line.
+    const lines = Array.from(
+      { length: 80 },
+      (_, i) => i % 5 === 4 ? "" : `export const value${i} = ${i} * 2; // line ${i}`,
+    );
+    lines.splice(30, 0, "/* a note that starts here", "", "   and ends here */");
+    const tokens = [
+      "Here is the file:\n\n",
+      "```ts\n",
+      ...lines.map((line) => `${line}\n`),
+      "```\n\n",
+      "That is all.",
+    ];
+    ollama.reply = () => tokens;
+    ollama.manual = true;
+    await open();
+    await send(page, "Write the file");
+    const { answer, done } = ui(page);
+    await ollama.waitForHeld(1);
+
+    const code = answer.locator(".code-block pre code");
+    await release(f, 2 + 10);
+    await code.getByText("line 8", { exact: false }).waitFor();
+    const copy = answer.getByRole("button", { name: "Copy code" });
+    const copyEl = await copy.elementHandle();
+    const codeEl = await code.elementHandle();
+    assert(copyEl && codeEl);
+
+    // Forty more lines: the same button and code element, and the segments finished so far
+    // highlighted while the block is still being written.
+    await release(f, 40);
+    await code.getByText("line 46", { exact: false }).waitFor();
+    assert(await connected(copyEl), "the Copy button was not replaced while the code grew");
+    assert(await connected(codeEl), "the code element was not replaced while the code grew");
+    await code.locator("span.hljs-keyword").first().waitFor();
+    assertEquals(await answer.getAttribute("data-status"), "streaming");
+
+    // Copy in the middle of the answer: the code so far.
+    await copy.click();
+    await answer.getByRole("button", { name: "Copied" }).waitFor();
+    assertEquals(
+      await page.evaluate(() => navigator.clipboard.readText()),
+      lines.slice(0, 50).join("\n"),
+    );
+
+    // The end: the whole block rendered once more, so the comment across the blank line is
+    // one comment, as a reader expects.
+    ollama.release(Infinity);
+    await done.getByText("That is all.", { exact: true }).waitFor();
+    const finished = done.locator(".code-block pre code");
+    assertEquals(
+      (await finished.textContent())?.replace(/\n$/, ""),
+      lines.join("\n"),
+    );
+    const comments = finished.locator(".hljs-comment");
+    const texts = await comments.allTextContents();
+    const note = texts.filter((t) => t.includes("a note"));
+    assertEquals(note.length, 1);
+    assert(note[0]!.includes("and ends here */"), `one comment: ${JSON.stringify(note)}`);
+    assertQuietPage(log);
+  },
+);

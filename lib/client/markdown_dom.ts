@@ -1,7 +1,8 @@
 /**
  * Keeps a container's DOM in step with a streaming Markdown answer: each finished block is
  * rendered once and its nodes stay as they are (same elements, so a selection or a Copy button
- * in them survives); only the block being written is rendered again, at most once per update.
+ * in them survives); only the block being written is rendered again, at most once per update,
+ * except a code block being written, which grows in place (`live_code.ts`).
  *
  * Blocks go into chunks of {@link CHUNK_BLOCKS} (`.md-chunk`, `content-visibility: auto` in the
  * stylesheet), so the browser's layout and paint skip the chunks out of view and the cost of a
@@ -12,6 +13,7 @@
  */
 import type { Token } from "marked";
 import type { Block, BlockSplitter } from "./blocks.ts";
+import { fencedCode, LiveCode } from "./live_code.ts";
 import { loadedRenderer, loadRenderer, type Renderer } from "./markdown.ts";
 
 /** Finished blocks per chunk: large enough to be few, small enough to be skipped often. */
@@ -32,6 +34,8 @@ export class StreamingMarkdown {
   #splitter: BlockSplitter<Token> | undefined;
   #done: Piece[] = [];
   #tail: Piece | undefined;
+  /** The tail, when it is a code block growing in place. */
+  #live: LiveCode | undefined;
   #unsubscribe: (() => void) | undefined;
   #disposed = false;
   /** Rendering this answer threw once: it stays plain text. */
@@ -62,6 +66,7 @@ export class StreamingMarkdown {
       this.#splitter = undefined;
       this.#done = [];
       this.#tail = undefined;
+      this.#live = undefined;
       this.#chunk = undefined;
       this.#chunkBlocks = 0;
       this.#root.replaceChildren();
@@ -96,15 +101,19 @@ export class StreamingMarkdown {
       this.#root.replaceChildren();
       this.#done = [];
       this.#tail = undefined;
+      this.#live = undefined;
       this.#chunk = undefined;
       this.#chunkBlocks = 0;
     }
     for (let i = split.done.length - split.added; i < split.done.length; i++) {
       const block = split.done[i]!;
       const tail = this.#tail;
+      const live = this.#live;
       this.#tail = undefined;
-      if (tail && tail.source === block.source && !tail.pending) {
-        // The block being written is finished as last rendered: its nodes stay.
+      this.#live = undefined;
+      if (tail && !live && tail.source === block.source && !tail.pending) {
+        // The block being written is finished as last rendered: its nodes stay. (A code block
+        // grown in place is rendered again whole: its segments were highlighted apart.)
         this.#done.push({ ...tail, tokens: block.tokens });
         this.#chunkBlocks++;
         continue;
@@ -117,9 +126,18 @@ export class StreamingMarkdown {
     if (!tail) {
       if (this.#tail) removeNodes(this.#tail.nodes);
       this.#tail = undefined;
+      this.#live = undefined;
     } else if (!this.#tail || this.#tail.source !== tail.source) {
+      const code = fencedCode(tail.tokens);
+      if (this.#tail && this.#live && code && this.#live.extend(code)) {
+        this.#tail = { ...this.#tail, source: tail.source, tokens: tail.tokens };
+        this.#tail.pending ||= this.#live.pending;
+        return;
+      }
       if (this.#tail) removeNodes(this.#tail.nodes);
       this.#tail = this.#append(renderer, tail);
+      this.#live = code && LiveCode.adopt(renderer, this.#tail.nodes, code);
+      if (this.#live) this.#tail.pending ||= this.#live.pending;
     }
   }
 
@@ -154,6 +172,11 @@ export class StreamingMarkdown {
       removeNodes(piece.nodes);
       piece.nodes = list;
       piece.pending = pending;
+      if (piece === this.#tail && this.#live) {
+        const code = fencedCode(piece.tokens);
+        this.#live = code && LiveCode.adopt(renderer, list, code);
+        if (this.#live) piece.pending ||= this.#live.pending;
+      }
     }
   }
 }

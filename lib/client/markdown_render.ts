@@ -415,6 +415,19 @@ export function renderBlock(tokens: readonly Token[]): RenderedBlock {
   return { nodes, pending: pendingLanguage || pendingMath };
 }
 
+/**
+ * A piece of code in the language of a fence's info string, highlighted and sanitized, for the
+ * code block being written (`live_code.ts`). `pending` when its grammar is still on its way
+ * (the piece is plain text until then).
+ */
+export function highlightCode(code: string, info: string | undefined): RenderedBlock {
+  const purify = getPurifier();
+  if (!purify) throw new Error("highlightCode needs a DOM");
+  const name = languageOf(info);
+  const pending = name !== undefined && !requireLanguage(name);
+  return { nodes: sanitizeToFragment(highlight(code, info).html, purify), pending };
+}
+
 /** Renders a whole Markdown text to sanitized HTML (not streamed; e.g. for a preview). */
 export function renderMarkdown(source: string): string {
   if (!getPurifier()) return source ? `<p>${escapeHtml(source)}</p>` : "";
