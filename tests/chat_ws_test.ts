@@ -126,7 +126,7 @@ Deno.test("chat - of many prompts sent at once, each answers in full, and Stop e
         r.path === "/api/chat" && JSON.stringify(r.body).includes(`"q${start.requestId.slice(1)}"`)
       );
       // Its request to Ollama, if it had left, was ended there.
-      for (const request of asked) await request.aborted$;
+      for (const request of asked) await request.waitAborted();
     }
     ollama.release(Infinity);
     while (ends.size < starts.length) {
@@ -190,7 +190,7 @@ Deno.test("chat - Stop ends the answer at once, keeps the partial text, and abor
     assertEquals(end.seq, 2);
     assertEquals(ws.answerText(start.answerId).content, "one two ");
     const request = await ollama.waitForRequest((r) => r.path === "/api/chat");
-    await request.aborted$;
+    await request.waitAborted();
     assertEquals(request.aborted, true);
   });
 });
@@ -210,7 +210,7 @@ Deno.test("chat - Stop works while the model is still loading, before the first 
     ws.send({ type: "stop", answerId: start.answerId });
     const end = await ws.next("answer.end");
     assertEquals([end.reason, end.seq], ["stopped", 0]);
-    await request.aborted$;
+    await request.waitAborted();
     assertEquals(request.aborted, true);
   });
 });
@@ -228,7 +228,7 @@ Deno.test("chat - closing the socket aborts the answer at Ollama", async () => {
     await ws.next("answer.start");
     const request = await ollama.waitForRequest((r) => r.path === "/api/chat");
     await ws.close();
-    await request.aborted$;
+    await request.waitAborted();
     assertEquals(request.aborted, true);
   });
 });
@@ -290,7 +290,7 @@ Deno.test("chat - a request that times out is explained", async () => {
     assertEquals(end.error?.code, "backend_timeout");
     assertMatch(end.error!.message, /1 s.*OLLAMA_TIMEOUT/);
     const request = await ollama.waitForRequest((r) => r.path === "/api/chat");
-    await request.aborted$;
+    await request.waitAborted();
   });
 });
 

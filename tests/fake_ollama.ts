@@ -31,6 +31,8 @@ export interface RecordedRequest {
   finished: boolean;
   /** Resolves when the client aborts. */
   readonly aborted$: Promise<void>;
+  /** Resolves when the client aborts; rejects after `timeoutMs`, so a test fails, not hangs. */
+  waitAborted(timeoutMs?: number): Promise<void>;
 }
 
 export interface FakeOllamaOptions {
@@ -218,6 +220,17 @@ class Recorded implements RecordedRequest {
     private readonly changed: () => void,
   ) {
     this.aborted$ = new Promise((resolve) => this.#resolveAborted = resolve);
+  }
+
+  waitAborted(timeoutMs = 10_000): Promise<void> {
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const late = new Promise<never>((_, reject) => {
+      timer = setTimeout(
+        () => reject(new Error(`FakeOllama: ${this.path} not aborted within ${timeoutMs} ms`)),
+        timeoutMs,
+      );
+    });
+    return Promise.race([this.aborted$, late]).finally(() => clearTimeout(timer));
   }
 
   markAborted(): void {

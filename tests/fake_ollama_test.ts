@@ -305,7 +305,7 @@ Deno.test("fake ollama - client aborts are recorded", async () => {
     stream.abort();
     await assert.rejects(it.next());
     const rec = await fake.waitForRequest((r) => r.aborted);
-    await rec.aborted$;
+    await rec.waitAborted();
     assert.equal(rec.finished, false);
     assert.equal(fake.heldChunks, 0);
 
@@ -318,7 +318,7 @@ Deno.test("fake ollama - client aborts are recorded", async () => {
     const hangRec = await fake.waitForRequest((r) => r.path === "/api/generate");
     ac.abort();
     await assert.rejects(hung);
-    await hangRec.aborted$;
+    await hangRec.waitAborted();
     assert.equal(hangRec.aborted, true);
   });
 });

@@ -127,7 +127,7 @@ Deno.test("pull models - aborting stops the pull and skips the rest", async () =
     match(results[1]?.error ?? "", /not pulled/);
     const pulls = fake.requests.filter((r) => r.path === "/api/pull");
     equal(pulls.length, 1);
-    await pulls[0]!.aborted$;
+    await pulls[0]!.waitAborted();
   });
 });
 

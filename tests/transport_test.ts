@@ -128,7 +128,7 @@ Deno.test("transport - a reader that stays stalled is closed with 1013 and its a
       messages: [{ role: "user", content: "flood me" }],
     }));
     const request = await ollama.waitForRequest((r) => r.path === "/api/chat");
-    await request.aborted$;
+    await request.waitAborted();
     assertEquals(request.aborted, true);
     assertEquals(await socket.readClose(), 1013);
     socket.close();
