@@ -136,13 +136,18 @@ function* answerPieces(shape: AnswerShape): Generator<string> {
   }
 }
 
-/** `count` tokens of Markdown: words with their trailing space, like a model's tokens. */
+/**
+ * `count` tokens of Markdown: words with their trailing space, like a model's tokens. A `code`
+ * or `list` answer ends its block and says one more word, so the end of the answer includes
+ * rendering the finished block whole.
+ */
 export function longAnswer(count: number, shape: AnswerShape = "sections"): string[] {
+  const ending = shape === "code" ? ["```\n\n", "Done."] : shape === "list" ? ["\n", "Done."] : [];
   const tokens: string[] = [];
   for (const piece of answerPieces(shape)) {
     for (const match of piece.matchAll(/[^\s]+\s*|\s+/g)) {
+      if (tokens.length === count - ending.length) return [...tokens, ...ending];
       tokens.push(match[0]);
-      if (tokens.length === count) return tokens;
     }
   }
   return tokens;

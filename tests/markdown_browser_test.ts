@@ -372,3 +372,50 @@ browserTest(
     assertQuietPage(log);
   },
 );
+
+browserTest(
+  "a long list grows in place: finished items keep their elements, in order, numbered on across parts",
+  async (f) => {
+    const { page, open, ollama, log } = f;
+    const tokens = [
+      "Steps:\n\n",
+      ...Array.from({ length: 130 }, (_, i) => `${i + 1}. Step ${i} uses \`tool${i}\` **now**\n`),
+      "\nAfter the steps.",
+    ];
+    ollama.reply = () => tokens;
+    ollama.manual = true;
+    await open();
+    await send(page, "List the steps");
+    const { answer, done } = ui(page);
+    await ollama.waitForHeld(1);
+
+    const items = answer.locator("ol > li");
+    await release(f, 1 + 10);
+    await items.nth(9).getByText("Step 9 uses", { exact: false }).waitFor();
+    const first = await items.first().elementHandle();
+    const fifth = await items.nth(4).elementHandle();
+    assert(first && fifth);
+
+    await release(f, 115);
+    await items.nth(124).getByText("Step 124 uses", { exact: false }).waitFor();
+    assert(await connected(first), "the first item was not rendered again as the list grew");
+    assert(await connected(fifth), "nor the fifth");
+    assertEquals(await items.count(), 125);
+    const texts = await items.allTextContents();
+    assertEquals(texts.map((t) => t.trim()), texts.map((_, i) => `Step ${i} uses tool${i} now`));
+    assertEquals(await items.nth(20).locator("code").innerText(), "tool20");
+    // While it grows the list is in parts of 100 items, the second numbered on from 101.
+    const parts = answer.locator("ol");
+    assertEquals(await parts.count(), 2);
+    assertEquals(await parts.nth(1).getAttribute("start"), "101");
+    assertEquals(await answer.getAttribute("data-status"), "streaming");
+
+    ollama.release(Infinity);
+    await done.getByText("After the steps.", { exact: true }).waitFor();
+    const final = done.locator("ol > li");
+    assertEquals(await final.count(), 130);
+    assertEquals((await final.nth(129).textContent())?.trim(), "Step 129 uses tool129 now");
+    assertEquals(await done.locator("ol").count(), 1, "one list once it has ended");
+    assertQuietPage(log);
+  },
+);

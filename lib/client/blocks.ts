@@ -10,6 +10,12 @@
  * per update depends on the length of the block being written, not of the answer (the one pass
  * over the whole text is a prefix comparison, at memory speed).
  *
+ * A list is one block however long it grows, so while the block being written is a list of two
+ * items or more, the next update lexes only from its last item on (a list's items are the list's
+ * text, in order): the page grows the list in place (`live_list.ts`), and the whole list is
+ * lexed again only when something else follows it. The tail's `tokens` are then computed when
+ * asked for.
+ *
  * Known limit: a reference-style link definition (`[x]: https://…`) is applied only to the block
  * it is in, not to links written in earlier blocks.
  */
@@ -20,10 +26,21 @@ export interface LexToken {
   readonly raw: string;
 }
 
+/** A list token: its items are its text, in order (`raw`s end to end). */
+export interface ListLexToken extends LexToken {
+  readonly type: "list";
+  readonly items: readonly LexToken[];
+}
+
 /** One top-level block: its source and the lexer's tokens for it (blank lines included). */
 export interface Block<T extends LexToken> {
   readonly source: string;
   readonly tokens: readonly T[];
+  /**
+   * On the block being written, when it is a list still growing: a list token for its items
+   * from `at` (chars into `source`) to the end, which may start past the list's first items.
+   */
+  readonly list?: { readonly token: T & ListLexToken; readonly at: number };
 }
 
 export interface Split<T extends LexToken> {
@@ -35,6 +52,29 @@ export interface Split<T extends LexToken> {
   readonly tail: Block<T> | undefined;
   /** The text was not a continuation of the previous one: everything was split again. */
   readonly reset: boolean;
+}
+
+/** The only token of `tokens` besides blank lines, if it is a list; and where it starts. */
+function onlyList<T extends LexToken>(
+  tokens: readonly T[],
+): { token: T & ListLexToken; at: number } | undefined {
+  let found: { token: T & ListLexToken; at: number } | undefined;
+  let at = 0;
+  for (const token of tokens) {
+    if (token.type !== "space") {
+      if (found || token.type !== "list" || !("items" in token)) return undefined;
+      found = { token: token as T & ListLexToken, at };
+    }
+    at += token.raw.length;
+  }
+  return found;
+}
+
+/** Where a list's last item starts in its text (the last item's `raw` may be trimmed). */
+function lastItemAt(list: ListLexToken): number {
+  let at = 0;
+  for (let i = 0; i < list.items.length - 1; i++) at += list.items[i]!.raw.length;
+  return at;
 }
 
 /** The index of the last token at or before `from` that is not blank lines, or -1. */
@@ -55,6 +95,8 @@ export class BlockSplitter<T extends LexToken> {
   /** Where the finished blocks end in `#text`. */
   #stable = 0;
   #done: Block<T>[] = [];
+  /** While the block being written is a list: where its last item starts in `#text`. */
+  #listResume: number | undefined;
 
   constructor(lex: (source: string) => T[]) {
     this.#lex = lex;
@@ -69,8 +111,14 @@ export class BlockSplitter<T extends LexToken> {
     if (reset) {
       this.#stable = 0;
       this.#done = [];
+      this.#listResume = undefined;
     }
     this.#text = text;
+    if (this.#listResume !== undefined) {
+      const grown = this.#growList(text, this.#listResume);
+      if (grown) return grown;
+      this.#listResume = undefined;
+    }
     const before = this.#done.length;
     const rest = text.slice(this.#stable);
     const tokens = rest ? this.#lex(rest) : [];
@@ -92,11 +140,43 @@ export class BlockSplitter<T extends LexToken> {
     }
     const tailTokens = tokens.slice(start);
     const tailSource = text.slice(this.#stable);
+    const list = onlyList(tailTokens);
+    if (list && list.token.items.length >= 2) {
+      this.#listResume = this.#stable + list.at + lastItemAt(list.token);
+    }
     return {
       done: this.#done,
       added: this.#done.length - before,
-      tail: tailSource ? { source: tailSource, tokens: tailTokens } : undefined,
+      tail: tailSource
+        ? { source: tailSource, tokens: tailTokens, ...(list ? { list } : {}) }
+        : undefined,
       reset,
+    };
+  }
+
+  /**
+   * The update when the block being written was a growing list: lexes from its last item on.
+   * Undefined when that text is not one list any more (the list ended, or changed kind): then
+   * the whole block is lexed again.
+   */
+  #growList(text: string, from: number): Split<T> | undefined {
+    const list = onlyList(this.#lex(text.slice(from)));
+    if (!list || list.at !== 0) return undefined;
+    this.#listResume = from + lastItemAt(list.token);
+    const source = text.slice(this.#stable);
+    const lex = this.#lex;
+    let tokens: T[] | undefined;
+    return {
+      done: this.#done,
+      added: 0,
+      tail: {
+        source,
+        get tokens() {
+          return tokens ??= lex(source);
+        },
+        list: { token: list.token, at: from - this.#stable },
+      },
+      reset: false,
     };
   }
 }

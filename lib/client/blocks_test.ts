@@ -1,5 +1,6 @@
 import { assert, assertEquals } from "../../tests/helpers/assert.ts";
-import { normalizeNewlines } from "./blocks.ts";
+import type { Token } from "marked";
+import { BlockSplitter, normalizeNewlines } from "./blocks.ts";
 import { createSplitter, lexMarkdown } from "./markdown_render.ts";
 
 interface Seen {
@@ -161,4 +162,44 @@ Deno.test("blocks - CRLF line endings are read as LF", () => {
   assertEquals(createSplitter().update("One.\r\n\r\nTwo\r\n").done.map((b) => b.source), [
     "One.\n\n",
   ]);
+});
+
+Deno.test("blocks - a growing list is lexed from its last item on, with the same blocks", () => {
+  const items = Array.from({ length: 300 }, (_, i) => `- item ${i} with **bold** text\n`).join("");
+  const lists = [
+    items + "\nAfter the list.\n",
+    "1. one\n2. two\n\n   more about two\n3. three\n   ```js\n   const x = 1;\n\n   ```\n4. four\n\nEnd\n",
+    "- a\n- b\n  - nested\n  - nested too\n- c\n+ other bullet\n+ again\n\n1) x\n2) y\n",
+    "- [ ] task\n- [x] done\n- plain\n---\n",
+  ];
+  for (const text of lists.slice(1)) stream(text); // char by char: same tokens as the whole text
+  let lexed = 0;
+  const splitter = new BlockSplitter<Token>((source) => {
+    lexed += source.length;
+    return lexMarkdown(source);
+  });
+  const text = lists[0]!;
+  let listSeen = 0;
+  for (let end = 1; end <= text.length; end++) {
+    const split = splitter.update(text.slice(0, end));
+    if (split.tail?.list) listSeen++;
+  }
+  // Lexing the whole list on every update would be ~ text² / 2 = 29 million characters.
+  assert(lexed < text.length * 200, `lexed ${lexed} characters for ${text.length}`);
+  assert(listSeen > text.length / 2, "the tail was a growing list most of the way");
+  const split = splitter.update(text);
+  assertEquals(split.done.map((b) => b.source), [items + "\n"]);
+  assertEquals(split.done[0]!.tokens.map((t) => t.type), ["list", "space"]);
+  assertEquals(split.tail?.source, "After the list.\n");
+});
+
+Deno.test("blocks - the growing list's token starts where the page's list stands", () => {
+  const splitter = createSplitter();
+  splitter.update("- a\n- b\n");
+  const grown = splitter.update("- a\n- b\n- c\n- d");
+  const list = grown.tail!.list!;
+  // From the last item of the previous update ("- b") on.
+  assertEquals(list.at, "- a\n".length);
+  assertEquals(list.token.items.map((i) => i.raw), ["- b\n", "- c\n", "- d"]);
+  assertEquals(grown.tail!.tokens.map((t) => t.type), ["list"], "tokens: the whole list");
 });

@@ -17,6 +17,7 @@
  * wrongly until the block ends: the finished block is rendered again whole (`markdown_dom.ts`).
  */
 import type { Token, Tokens } from "marked";
+import type { Block } from "./blocks.ts";
 import type { Renderer } from "./markdown.ts";
 
 /** The most lines in a segment when no blank line ends it sooner. */
@@ -71,12 +72,21 @@ export class LiveCode {
     for (const node of nodes) {
       if (!(node instanceof Element)) continue;
       const code = node.querySelector("pre > code");
-      if (code instanceof HTMLElement) return new LiveCode(renderer, code, token);
+      if (code instanceof HTMLElement) return new LiveCode(renderer, nodes, code, token);
     }
     return undefined;
   }
 
-  private constructor(renderer: Renderer, code: HTMLElement, token: Tokens.Code) {
+  /** The block's nodes on the page (the same as it was rendered with: it grows inside them). */
+  readonly nodes: readonly Node[];
+
+  private constructor(
+    renderer: Renderer,
+    nodes: readonly Node[],
+    code: HTMLElement,
+    token: Tokens.Code,
+  ) {
+    this.nodes = nodes;
     this.#renderer = renderer;
     this.#code = code;
     this.#info = token.lang;
@@ -87,11 +97,13 @@ export class LiveCode {
   }
 
   /**
-   * Shows the code of `token` if it continues what is shown, in the same language; false if it
+   * Shows the code of `block` if it continues what is shown, in the same language; false if it
    * does not (the block must be rendered again).
    */
-  extend(token: Tokens.Code): boolean {
-    if (token.lang !== this.#info || !token.text.startsWith(this.#text)) return false;
+  extend(block: Block<Token>): boolean {
+    if (block.list) return false;
+    const token = fencedCode(block.tokens);
+    if (!token || token.lang !== this.#info || !token.text.startsWith(this.#text)) return false;
     this.#show(token.text);
     return true;
   }

@@ -2,7 +2,8 @@
  * Keeps a container's DOM in step with a streaming Markdown answer: each finished block is
  * rendered once and its nodes stay as they are (same elements, so a selection or a Copy button
  * in them survives); only the block being written is rendered again, at most once per update,
- * except a code block being written, which grows in place (`live_code.ts`).
+ * except a code block or a list being written, which grow in place (`live_code.ts`,
+ * `live_list.ts`) and are rendered whole once they are finished.
  *
  * Blocks go into chunks of {@link CHUNK_BLOCKS} (`.md-chunk`, `content-visibility: auto` in the
  * stylesheet), so the browser's layout and paint skip the chunks out of view and the cost of a
@@ -14,14 +15,15 @@
 import type { Token } from "marked";
 import type { Block, BlockSplitter } from "./blocks.ts";
 import { fencedCode, LiveCode } from "./live_code.ts";
+import { LiveList } from "./live_list.ts";
 import { loadedRenderer, loadRenderer, type Renderer } from "./markdown.ts";
 
 /** Finished blocks per chunk: large enough to be few, small enough to be skipped often. */
 const CHUNK_BLOCKS = 32;
 
 interface Piece {
-  readonly source: string;
-  readonly tokens: readonly Token[];
+  /** Its `tokens` are read only to render it whole (a growing list's are lexed then). */
+  readonly block: Block<Token>;
   nodes: Node[];
   /** Rendered without a grammar or KaTeX still loading. */
   pending: boolean;
@@ -34,8 +36,8 @@ export class StreamingMarkdown {
   #splitter: BlockSplitter<Token> | undefined;
   #done: Piece[] = [];
   #tail: Piece | undefined;
-  /** The tail, when it is a code block growing in place. */
-  #live: LiveCode | undefined;
+  /** The tail, when it is a code block or a list growing in place. */
+  #live: LiveCode | LiveList | undefined;
   #unsubscribe: (() => void) | undefined;
   #disposed = false;
   /** Rendering this answer threw once: it stays plain text. */
@@ -111,10 +113,10 @@ export class StreamingMarkdown {
       const live = this.#live;
       this.#tail = undefined;
       this.#live = undefined;
-      if (tail && !live && tail.source === block.source && !tail.pending) {
-        // The block being written is finished as last rendered: its nodes stay. (A code block
-        // grown in place is rendered again whole: its segments were highlighted apart.)
-        this.#done.push({ ...tail, tokens: block.tokens });
+      if (tail && !live && tail.block.source === block.source && !tail.pending) {
+        // The block being written is finished as last rendered: its nodes stay. (A block grown
+        // in place is rendered again whole: its parts were rendered apart.)
+        this.#done.push({ ...tail, block });
         this.#chunkBlocks++;
         continue;
       }
@@ -127,17 +129,15 @@ export class StreamingMarkdown {
       if (this.#tail) removeNodes(this.#tail.nodes);
       this.#tail = undefined;
       this.#live = undefined;
-    } else if (!this.#tail || this.#tail.source !== tail.source) {
-      const code = fencedCode(tail.tokens);
-      if (this.#tail && this.#live && code && this.#live.extend(code)) {
-        this.#tail = { ...this.#tail, source: tail.source, tokens: tail.tokens };
+    } else if (!this.#tail || this.#tail.block.source !== tail.source) {
+      if (this.#tail && this.#live?.extend(tail)) {
+        this.#tail = { ...this.#tail, block: tail, nodes: [...this.#live.nodes] };
         this.#tail.pending ||= this.#live.pending;
         return;
       }
       if (this.#tail) removeNodes(this.#tail.nodes);
       this.#tail = this.#append(renderer, tail);
-      this.#live = code && LiveCode.adopt(renderer, this.#tail.nodes, code);
-      if (this.#live) this.#tail.pending ||= this.#live.pending;
+      this.#live = live(renderer, this.#tail);
     }
   }
 
@@ -145,7 +145,7 @@ export class StreamingMarkdown {
     const { nodes, pending } = renderer.renderBlock(block.tokens);
     const list = [...nodes.childNodes];
     this.#openChunk().append(nodes);
-    return { source: block.source, tokens: block.tokens, nodes: list, pending };
+    return { block, nodes: list, pending };
   }
 
   /** The chunk to append to: a new one once the last holds enough finished blocks. */
@@ -166,19 +166,28 @@ export class StreamingMarkdown {
       if (!piece.pending) continue;
       const anchor = piece.nodes[0];
       if (!anchor?.parentNode) continue;
-      const { nodes, pending } = renderer.renderBlock(piece.tokens);
+      const { nodes, pending } = renderer.renderBlock(piece.block.tokens);
       const list = [...nodes.childNodes];
       anchor.parentNode.insertBefore(nodes, anchor);
       removeNodes(piece.nodes);
       piece.nodes = list;
       piece.pending = pending;
-      if (piece === this.#tail && this.#live) {
-        const code = fencedCode(piece.tokens);
-        this.#live = code && LiveCode.adopt(renderer, list, code);
-        if (this.#live) piece.pending ||= this.#live.pending;
-      }
+      if (piece === this.#tail && this.#live) this.#live = live(renderer, piece);
     }
   }
+}
+
+/** The tail just rendered whole, taken over to grow in place if it is a list or a code block. */
+function live(renderer: Renderer, tail: Piece): LiveCode | LiveList | undefined {
+  const { block, nodes } = tail;
+  let grown: LiveCode | LiveList | undefined;
+  if (block.list) grown = LiveList.adopt(renderer, nodes, block);
+  else {
+    const code = fencedCode(block.tokens);
+    grown = code && LiveCode.adopt(renderer, nodes, code);
+  }
+  if (grown) tail.pending ||= grown.pending;
+  return grown;
 }
 
 function removeNodes(nodes: readonly Node[]): void {
