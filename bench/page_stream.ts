@@ -33,11 +33,11 @@ export const PAGE_FLAG_NAMES = [
 
 /**
  * What the answer looks like: `sections` (many blocks: headings, paragraphs, lists, code, tables,
- * math), or one block that never ends while it streams: a `code` block (a long file) or a
- * bulleted `list`, where only the block being written changes, and it keeps growing.
+ * math), or one block that lasts the whole answer: a `code` block (a long file), a bulleted
+ * `list` or a `table`, where only the block being written changes, and it keeps growing.
  */
-export type AnswerShape = "sections" | "code" | "list";
-const SHAPES: readonly AnswerShape[] = ["sections", "code", "list"];
+export type AnswerShape = "sections" | "code" | "list" | "table";
+const SHAPES: readonly AnswerShape[] = ["sections", "code", "list", "table"];
 
 export interface PageFlags {
   readonly tokens: number;
@@ -129,10 +129,15 @@ function codeLines(n: number): string {
 function* answerPieces(shape: AnswerShape): Generator<string> {
   if (shape === "code") yield "Here is the whole file:\n\n```typescript\n";
   if (shape === "list") yield "Here is every step:\n\n";
+  if (shape === "table") {
+    yield "Here is the table:\n\n| Step | What | Cost |\n| --- | --- | ---: |\n";
+  }
   for (let n = 0;; n++) {
     if (shape === "sections") yield section(n);
     else if (shape === "code") yield codeLines(n);
-    else yield `- ${sentence(n, 9)} It uses \`config.value\` and **bold** words.\n`;
+    else if (shape === "list") {
+      yield `- ${sentence(n, 9)} It uses \`config.value\` and **bold** words.\n`;
+    } else yield `| ${n} | ${sentence(n, 6)} with \`value\` | ${n * 3} ms |\n`;
   }
 }
 
@@ -142,7 +147,11 @@ function* answerPieces(shape: AnswerShape): Generator<string> {
  * rendering the finished block whole.
  */
 export function longAnswer(count: number, shape: AnswerShape = "sections"): string[] {
-  const ending = shape === "code" ? ["```\n\n", "Done."] : shape === "list" ? ["\n", "Done."] : [];
+  const ending = shape === "code"
+    ? ["```\n\n", "Done."]
+    : shape === "sections"
+    ? []
+    : ["\n", "Done."];
   const tokens: string[] = [];
   for (const piece of answerPieces(shape)) {
     for (const match of piece.matchAll(/[^\s]+\s*|\s+/g)) {

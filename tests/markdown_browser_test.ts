@@ -419,3 +419,46 @@ browserTest(
     assertQuietPage(log);
   },
 );
+
+browserTest(
+  "a long table grows in place: finished rows keep their elements, in order, under one header",
+  async (f) => {
+    const { page, open, ollama, log } = f;
+    const tokens = [
+      "Prices:\n\n",
+      "| Item | Price |\n",
+      "| ---- | ----: |\n",
+      ...Array.from({ length: 130 }, (_, i) => `| item ${i} with \`sku${i}\` | ${i}.00 |\n`),
+      "\nThat is all.",
+    ];
+    ollama.reply = () => tokens;
+    ollama.manual = true;
+    await open();
+    await send(page, "Price list");
+    const { answer, done } = ui(page);
+    await ollama.waitForHeld(1);
+
+    const rows = answer.locator("table tbody tr");
+    await release(f, 3 + 10);
+    await rows.nth(9).getByText("item 9 with", { exact: false }).waitFor();
+    const first = await rows.first().elementHandle();
+    assert(first);
+
+    await release(f, 115);
+    await rows.nth(124).getByText("item 124 with", { exact: false }).waitFor();
+    assert(await connected(first), "the first row was not rendered again as the table grew");
+    assertEquals(await answer.locator("table").count(), 1, "one table");
+    assertEquals(await answer.locator("table thead tr").count(), 1, "one header");
+    assertEquals(await rows.count(), 125);
+    const cells = await answer.locator("table tbody tr td:first-child").allTextContents();
+    assertEquals(cells, cells.map((_, i) => `item ${i} with sku${i}`));
+    assertEquals(await rows.nth(42).locator("td").nth(1).innerText(), "42.00");
+    assertEquals(await answer.getAttribute("data-status"), "streaming");
+
+    ollama.release(Infinity);
+    await done.getByText("That is all.", { exact: true }).waitFor();
+    assertEquals(await done.locator("table tbody tr").count(), 130);
+    assertEquals(await done.locator("table tbody").count(), 1, "one body once it has ended");
+    assertQuietPage(log);
+  },
+);

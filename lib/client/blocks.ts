@@ -10,11 +10,12 @@
  * per update depends on the length of the block being written, not of the answer (the one pass
  * over the whole text is a prefix comparison, at memory speed).
  *
- * A list is one block however long it grows, so while the block being written is a list of two
- * items or more, the next update lexes only from its last item on (a list's items are the list's
- * text, in order): the page grows the list in place (`live_list.ts`), and the whole list is
- * lexed again only when something else follows it. The tail's `tokens` are then computed when
- * asked for.
+ * A list or a table is one block however long it grows, so while the block being written is a
+ * list of two items or more (a table of two rows or more), the next update lexes only from its
+ * last item on (a list's items are its text, in order; a table's rows are its lines after the
+ * header and delimiter lines, which are put back in front): the page grows it in place
+ * (`live_list.ts`, `live_table.ts`), and the whole block is lexed again only when something
+ * else follows it. The tail's `tokens` are then computed when asked for.
  *
  * Known limit: a reference-style link definition (`[x]: https://…`) is applied only to the block
  * it is in, not to links written in earlier blocks.
@@ -32,15 +33,24 @@ export interface ListLexToken extends LexToken {
   readonly items: readonly LexToken[];
 }
 
+/** A table token: a header line, a delimiter line, then one line per row. */
+export interface TableLexToken extends LexToken {
+  readonly type: "table";
+  readonly rows: readonly unknown[];
+}
+
+export type GrowingLexToken = ListLexToken | TableLexToken;
+
 /** One top-level block: its source and the lexer's tokens for it (blank lines included). */
 export interface Block<T extends LexToken> {
   readonly source: string;
   readonly tokens: readonly T[];
   /**
-   * On the block being written, when it is a list still growing: a list token for its items
-   * from `at` (chars into `source`) to the end, which may start past the list's first items.
+   * On the block being written, when it is a list or a table: its token for its items (rows)
+   * from `at` (chars into `source`) to the end, which may start past the first ones. A table's
+   * token was lexed with its header and delimiter lines put back in front of those rows.
    */
-  readonly list?: { readonly token: T & ListLexToken; readonly at: number };
+  readonly growing?: { readonly token: T & GrowingLexToken; readonly at: number };
 }
 
 export interface Split<T extends LexToken> {
@@ -54,27 +64,45 @@ export interface Split<T extends LexToken> {
   readonly reset: boolean;
 }
 
-/** The only token of `tokens` besides blank lines, if it is a list; and where it starts. */
-function onlyList<T extends LexToken>(
+function isGrowing(token: LexToken): token is GrowingLexToken {
+  return (token.type === "list" && "items" in token) || (token.type === "table" && "rows" in token);
+}
+
+/** The only token of `tokens` besides blank lines, if it is a list or a table; and its offset. */
+function onlyGrowing<T extends LexToken>(
   tokens: readonly T[],
-): { token: T & ListLexToken; at: number } | undefined {
-  let found: { token: T & ListLexToken; at: number } | undefined;
+): { token: T & GrowingLexToken; at: number } | undefined {
+  let found: { token: T & GrowingLexToken; at: number } | undefined;
   let at = 0;
   for (const token of tokens) {
     if (token.type !== "space") {
-      if (found || token.type !== "list" || !("items" in token)) return undefined;
-      found = { token: token as T & ListLexToken, at };
+      if (found || !isGrowing(token)) return undefined;
+      found = { token, at };
     }
     at += token.raw.length;
   }
   return found;
 }
 
-/** Where a list's last item starts in its text (the last item's `raw` may be trimmed). */
-function lastItemAt(list: ListLexToken): number {
-  let at = 0;
-  for (let i = 0; i < list.items.length - 1; i++) at += list.items[i]!.raw.length;
-  return at;
+/**
+ * Where the last item (row) of a list (table) starts in its `raw`: where the next update lexes
+ * from. The first item (row) for one of them.
+ */
+export function lastPartAt(token: GrowingLexToken): number {
+  if (token.type === "list") {
+    let at = 0;
+    for (let i = 0; i < token.items.length - 1; i++) at += token.items[i]!.raw.length;
+    return at;
+  }
+  if (token.rows.length < 2) return tableHeader(token.raw).length;
+  const raw = token.raw.endsWith("\n") ? token.raw.slice(0, -1) : token.raw;
+  return raw.lastIndexOf("\n") + 1;
+}
+
+/** A table's header and delimiter lines, which its later rows are lexed under. */
+export function tableHeader(raw: string): string {
+  const second = raw.indexOf("\n", raw.indexOf("\n") + 1);
+  return second < 0 ? raw : raw.slice(0, second + 1);
 }
 
 /** The index of the last token at or before `from` that is not blank lines, or -1. */
@@ -95,8 +123,11 @@ export class BlockSplitter<T extends LexToken> {
   /** Where the finished blocks end in `#text`. */
   #stable = 0;
   #done: Block<T>[] = [];
-  /** While the block being written is a list: where its last item starts in `#text`. */
-  #listResume: number | undefined;
+  /**
+   * While the block being written is a list or a table: where its last item (row) starts in
+   * `#text`, and for a table its header lines.
+   */
+  #growth: { readonly from: number; readonly header: string | undefined } | undefined;
 
   constructor(lex: (source: string) => T[]) {
     this.#lex = lex;
@@ -111,13 +142,13 @@ export class BlockSplitter<T extends LexToken> {
     if (reset) {
       this.#stable = 0;
       this.#done = [];
-      this.#listResume = undefined;
+      this.#growth = undefined;
     }
     this.#text = text;
-    if (this.#listResume !== undefined) {
-      const grown = this.#growList(text, this.#listResume);
+    if (this.#growth !== undefined) {
+      const grown = this.#grow(text, this.#growth);
       if (grown) return grown;
-      this.#listResume = undefined;
+      this.#growth = undefined;
     }
     const before = this.#done.length;
     const rest = text.slice(this.#stable);
@@ -140,29 +171,36 @@ export class BlockSplitter<T extends LexToken> {
     }
     const tailTokens = tokens.slice(start);
     const tailSource = text.slice(this.#stable);
-    const list = onlyList(tailTokens);
-    if (list && list.token.items.length >= 2) {
-      this.#listResume = this.#stable + list.at + lastItemAt(list.token);
+    const growing = onlyGrowing(tailTokens);
+    if (growing) {
+      const { token, at } = growing;
+      const header = token.type === "table" ? tableHeader(token.raw) : undefined;
+      this.#growth = { from: this.#stable + at + lastPartAt(token), header };
     }
     return {
       done: this.#done,
       added: this.#done.length - before,
       tail: tailSource
-        ? { source: tailSource, tokens: tailTokens, ...(list ? { list } : {}) }
+        ? { source: tailSource, tokens: tailTokens, ...(growing ? { growing } : {}) }
         : undefined,
       reset,
     };
   }
 
   /**
-   * The update when the block being written was a growing list: lexes from its last item on.
-   * Undefined when that text is not one list any more (the list ended, or changed kind): then
-   * the whole block is lexed again.
+   * The update when the block being written was a list or a table: lexes from its last item
+   * (row) on. Undefined when that text is not one such block any more (it ended, or changed
+   * kind): then the whole block is lexed again.
    */
-  #growList(text: string, from: number): Split<T> | undefined {
-    const list = onlyList(this.#lex(text.slice(from)));
-    if (!list || list.at !== 0) return undefined;
-    this.#listResume = from + lastItemAt(list.token);
+  #grow(text: string, growth: { from: number; header: string | undefined }): Split<T> | undefined {
+    const header = growth.header ?? "";
+    const grown = onlyGrowing(this.#lex(header + text.slice(growth.from)));
+    if (
+      !grown || grown.at !== 0 || (grown.token.type === "table") !== (growth.header !== undefined)
+    ) {
+      return undefined;
+    }
+    this.#growth = { ...growth, from: growth.from + lastPartAt(grown.token) - header.length };
     const source = text.slice(this.#stable);
     const lex = this.#lex;
     let tokens: T[] | undefined;
@@ -174,7 +212,7 @@ export class BlockSplitter<T extends LexToken> {
         get tokens() {
           return tokens ??= lex(source);
         },
-        list: { token: list.token, at: from - this.#stable },
+        growing: { token: grown.token, at: growth.from - this.#stable },
       },
       reset: false,
     };

@@ -182,7 +182,7 @@ Deno.test("blocks - a growing list is lexed from its last item on, with the same
   let listSeen = 0;
   for (let end = 1; end <= text.length; end++) {
     const split = splitter.update(text.slice(0, end));
-    if (split.tail?.list) listSeen++;
+    if (split.tail?.growing) listSeen++;
   }
   // Lexing the whole list on every update would be ~ text² / 2 = 29 million characters.
   assert(lexed < text.length * 200, `lexed ${lexed} characters for ${text.length}`);
@@ -197,9 +197,48 @@ Deno.test("blocks - the growing list's token starts where the page's list stands
   const splitter = createSplitter();
   splitter.update("- a\n- b\n");
   const grown = splitter.update("- a\n- b\n- c\n- d");
-  const list = grown.tail!.list!;
+  const list = grown.tail!.growing!;
   // From the last item of the previous update ("- b") on.
   assertEquals(list.at, "- a\n".length);
+  assert(list.token.type === "list");
   assertEquals(list.token.items.map((i) => i.raw), ["- b\n", "- c\n", "- d"]);
   assertEquals(grown.tail!.tokens.map((t) => t.type), ["list"], "tokens: the whole list");
+});
+
+Deno.test("blocks - a growing table is lexed from its last row on, under its header", () => {
+  const rows = Array.from(
+    { length: 300 },
+    (_, i) => `| ${i} | row ${i} with \`code\` | ${i * 2} |\n`,
+  );
+  const text = "Intro\n\n| n | what | twice |\n| - | :--- | ---: |\n" + rows.join("") +
+    "\nAfter.\n";
+  stream(text.slice(0, 600)); // char by char: same tokens as the whole text
+  stream("| a | b |\n|---|---|\n| 1 | 2 |\n| 3 | 4 |\n| 5 |\n\n| x |\n|---|\n| y |\nz\n");
+  let lexed = 0;
+  const splitter = new BlockSplitter<Token>((source) => {
+    lexed += source.length;
+    return lexMarkdown(source);
+  });
+  let growing = 0;
+  for (let end = 1; end <= text.length; end++) {
+    const split = splitter.update(text.slice(0, end));
+    if (split.tail?.growing?.token.type === "table") growing++;
+  }
+  assert(lexed < text.length * 200, `lexed ${lexed} characters for ${text.length}`);
+  assert(growing > text.length / 2, "the tail was a growing table most of the way");
+  const split = splitter.update(text);
+  assertEquals(split.done.map((b) => b.tokens.filter((t) => t.type !== "space")[0]!.type), [
+    "paragraph",
+    "table",
+  ]);
+  const table = split.done[1]!.tokens[0] as Token & { rows: unknown[] };
+  assertEquals(table.rows.length, 300);
+
+  const small = createSplitter();
+  small.update("| a | b |\n|---|---|\n| 1 | 2 |\n| 3 | 4 |\n");
+  const grown = small.update("| a | b |\n|---|---|\n| 1 | 2 |\n| 3 | 4 |\n| 5 | 6 |\n");
+  const at = grown.tail!.growing!;
+  assert(at.token.type === "table");
+  assertEquals(at.at, "| a | b |\n|---|---|\n| 1 | 2 |\n".length, "from the last row before");
+  assertEquals(at.token.rows.length, 2);
 });

@@ -101,7 +101,7 @@ export class LiveCode {
    * does not (the block must be rendered again).
    */
   extend(block: Block<Token>): boolean {
-    if (block.list) return false;
+    if (block.growing) return false;
     const token = fencedCode(block.tokens);
     if (!token || token.lang !== this.#info || !token.text.startsWith(this.#text)) return false;
     this.#show(token.text);

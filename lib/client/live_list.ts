@@ -84,12 +84,12 @@ export class LiveList {
   }
 
   /**
-   * Shows `block` if it is this list grown (the splitter's `list`, starting at or before the
+   * Shows `block` if it is this list grown (the splitter's `growing` list, starting at or before the
    * items on the page); false if not (the block must be rendered again).
    */
   extend(block: Block<Token>): boolean {
-    const grown = block.list;
-    if (!grown) return false;
+    const grown = block.growing;
+    if (grown?.token.type !== "list") return false;
     const list = grown.token as unknown as Tokens.List;
     if (list.ordered !== this.#ordered) return false;
     const items = list.items;

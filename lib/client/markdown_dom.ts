@@ -2,8 +2,8 @@
  * Keeps a container's DOM in step with a streaming Markdown answer: each finished block is
  * rendered once and its nodes stay as they are (same elements, so a selection or a Copy button
  * in them survives); only the block being written is rendered again, at most once per update,
- * except a code block or a list being written, which grow in place (`live_code.ts`,
- * `live_list.ts`) and are rendered whole once they are finished.
+ * except a code block, a list or a table being written, which grow in place (`live_code.ts`,
+ * `live_list.ts`, `live_table.ts`) and are rendered whole once they are finished.
  *
  * Blocks go into chunks of {@link CHUNK_BLOCKS} (`.md-chunk`, `content-visibility: auto` in the
  * stylesheet), so the browser's layout and paint skip the chunks out of view and the cost of a
@@ -16,13 +16,14 @@ import type { Token } from "marked";
 import type { Block, BlockSplitter } from "./blocks.ts";
 import { fencedCode, LiveCode } from "./live_code.ts";
 import { LiveList } from "./live_list.ts";
+import { LiveTable } from "./live_table.ts";
 import { loadedRenderer, loadRenderer, type Renderer } from "./markdown.ts";
 
 /** Finished blocks per chunk: large enough to be few, small enough to be skipped often. */
 const CHUNK_BLOCKS = 32;
 
 interface Piece {
-  /** Its `tokens` are read only to render it whole (a growing list's are lexed then). */
+  /** Its `tokens` are read only to render it whole (a growing list's or table's are lexed then). */
   readonly block: Block<Token>;
   nodes: Node[];
   /** Rendered without a grammar or KaTeX still loading. */
@@ -36,8 +37,8 @@ export class StreamingMarkdown {
   #splitter: BlockSplitter<Token> | undefined;
   #done: Piece[] = [];
   #tail: Piece | undefined;
-  /** The tail, when it is a code block or a list growing in place. */
-  #live: LiveCode | LiveList | undefined;
+  /** The tail, when it is a code block, a list or a table growing in place. */
+  #live: Live | undefined;
   #unsubscribe: (() => void) | undefined;
   #disposed = false;
   /** Rendering this answer threw once: it stays plain text. */
@@ -177,11 +178,14 @@ export class StreamingMarkdown {
   }
 }
 
-/** The tail just rendered whole, taken over to grow in place if it is a list or a code block. */
-function live(renderer: Renderer, tail: Piece): LiveCode | LiveList | undefined {
+type Live = LiveCode | LiveList | LiveTable;
+
+/** The tail just rendered whole, taken over to grow in place if it is a code block, a list or a table. */
+function live(renderer: Renderer, tail: Piece): Live | undefined {
   const { block, nodes } = tail;
-  let grown: LiveCode | LiveList | undefined;
-  if (block.list) grown = LiveList.adopt(renderer, nodes, block);
+  let grown: Live | undefined;
+  if (block.growing?.token.type === "list") grown = LiveList.adopt(renderer, nodes, block);
+  else if (block.growing?.token.type === "table") grown = LiveTable.adopt(renderer, nodes, block);
   else {
     const code = fencedCode(block.tokens);
     grown = code && LiveCode.adopt(renderer, nodes, code);
