@@ -49,6 +49,19 @@ async function release(fixture: BrowserFixture, count: number): Promise<void> {
   await fixture.ollama.waitForHeld(1);
 }
 
+/**
+ * Opens the page and sends `prompt`, with the fake holding `tokens` back (manual mode) until
+ * {@link release}: returns the page's parts, once the first token is held.
+ */
+async function heldAnswer(f: BrowserFixture, tokens: string[], prompt: string) {
+  f.ollama.reply = () => tokens;
+  f.ollama.manual = true;
+  await f.open();
+  await send(f.page, prompt);
+  await f.ollama.waitForHeld(1);
+  return ui(f.page);
+}
+
 async function connected(el: ElementHandle): Promise<boolean> {
   return await el.evaluate((node) => node.isConnected);
 }
@@ -63,7 +76,7 @@ function assertQuietPage(log: BrowserSession["log"]): void {
 browserTest(
   "finished blocks keep their elements while the last block streams; code, table and math render",
   async (f) => {
-    const { page, open, ollama, context, origin, log } = f;
+    const { page, ollama, context, origin, log } = f;
     await context.grantPermissions(["clipboard-read", "clipboard-write"], { origin });
     const tokens = [
       "# Streaming ",
@@ -85,12 +98,7 @@ browserTest(
       "grows ",
       "word by word.",
     ];
-    ollama.reply = () => tokens;
-    ollama.manual = true;
-    await open();
-    await send(page, "Notes please");
-    const { answer, done } = ui(page);
-    await ollama.waitForHeld(1);
+    const { answer, done } = await heldAnswer(f, tokens, "Notes please");
 
     // Heading and first paragraph finished (the table has begun after them).
     await release(f, 5);
@@ -308,7 +316,7 @@ browserTest(
 browserTest(
   "a long code block grows in place: its Copy button stays, copies the code so far, and the finished block is highlighted whole",
   async (f) => {
-    const { page, open, ollama, context, origin, log } = f;
+    const { page, ollama, context, origin, log } = f;
     await context.grantPermissions(["clipboard-read", "clipboard-write"], { origin });
     // 80 lines, a blank line after every fifth, and a block comment across a blank line.
     const lines = Array.from(
@@ -323,12 +331,7 @@ browserTest(
       "```\n\n",
       "That is all.",
     ];
-    ollama.reply = () => tokens;
-    ollama.manual = true;
-    await open();
-    await send(page, "Write the file");
-    const { answer, done } = ui(page);
-    await ollama.waitForHeld(1);
+    const { answer, done } = await heldAnswer(f, tokens, "Write the file");
 
     const code = answer.locator(".code-block pre code");
     await release(f, 2 + 10);
@@ -376,18 +379,13 @@ browserTest(
 browserTest(
   "a long list grows in place: finished items keep their elements, in order, numbered on across parts",
   async (f) => {
-    const { page, open, ollama, log } = f;
+    const { ollama, log } = f;
     const tokens = [
       "Steps:\n\n",
       ...Array.from({ length: 130 }, (_, i) => `${i + 1}. Step ${i} uses \`tool${i}\` **now**\n`),
       "\nAfter the steps.",
     ];
-    ollama.reply = () => tokens;
-    ollama.manual = true;
-    await open();
-    await send(page, "List the steps");
-    const { answer, done } = ui(page);
-    await ollama.waitForHeld(1);
+    const { answer, done } = await heldAnswer(f, tokens, "List the steps");
 
     const items = answer.locator("ol > li");
     await release(f, 1 + 10);
@@ -423,7 +421,7 @@ browserTest(
 browserTest(
   "a long table grows in place: finished rows keep their elements, in order, under one header",
   async (f) => {
-    const { page, open, ollama, log } = f;
+    const { ollama, log } = f;
     const tokens = [
       "Prices:\n\n",
       "| Item | Price |\n",
@@ -431,12 +429,7 @@ browserTest(
       ...Array.from({ length: 130 }, (_, i) => `| item ${i} with \`sku${i}\` | ${i}.00 |\n`),
       "\nThat is all.",
     ];
-    ollama.reply = () => tokens;
-    ollama.manual = true;
-    await open();
-    await send(page, "Price list");
-    const { answer, done } = ui(page);
-    await ollama.waitForHeld(1);
+    const { answer, done } = await heldAnswer(f, tokens, "Price list");
 
     const rows = answer.locator("table tbody tr");
     await release(f, 3 + 10);
