@@ -105,6 +105,15 @@ export function tableHeader(raw: string): string {
   return second < 0 ? raw : raw.slice(0, second + 1);
 }
 
+/** Whether the text of `tokens[last]` could still turn out to be part of the block before it. */
+function mayJoin(tokens: readonly LexToken[], last: number): boolean {
+  const before = lastBlock(tokens, last - 1);
+  const token = tokens[before];
+  if (!token) return true;
+  if (token.type === "code" && /^ {0,3}(`{3,}|~{3,})/.test(token.raw)) return false;
+  return !(token.type === "table" && tokens[before + 1]?.type === "space");
+}
+
 /** The index of the last token at or before `from` that is not blank lines, or -1. */
 function lastBlock(tokens: readonly LexToken[], from: number): number {
   let i = from;
@@ -157,8 +166,13 @@ export class BlockSplitter<T extends LexToken> {
     // it is finished.
     let last = lastBlock(tokens, tokens.length - 1);
     // A last line still being written may be misread (`2` before it becomes `2. two`, an item
-    // of the list above): a token only finishes the one before it from its first whole line.
-    if (last > 0 && !tokens[last]!.raw.includes("\n")) last = lastBlock(tokens, last - 1);
+    // of the list above): a token only finishes the one before it from its first whole line,
+    // unless nothing can join that one any more (a closed fence, a table after a blank line):
+    // then the sentence after a long code block or table does not keep it the block being
+    // written, rendered again whole on every update, until its first line ends.
+    if (last > 0 && !tokens[last]!.raw.includes("\n") && mayJoin(tokens, last)) {
+      last = lastBlock(tokens, last - 1);
+    }
     let start = 0;
     for (let i = 0; i < last; i++) {
       // Blank lines join the block before them.

@@ -242,3 +242,18 @@ Deno.test("blocks - a growing table is lexed from its last row on, under its hea
   assertEquals(at.at, "| a | b |\n|---|---|\n| 1 | 2 |\n".length, "from the last row before");
   assertEquals(at.token.rows.length, 2);
 });
+
+Deno.test("blocks - a closed fence, or a table and a blank line, finish at the next word", () => {
+  assertEquals(final("```js\nx\n```\nAfter the co"), {
+    done: ["```js\nx\n```\n"],
+    tail: "After the co",
+  });
+  assertEquals(final("| a |\n|---|\n| 1 |\n\nAfter the ta"), {
+    done: ["| a |\n|---|\n| 1 |\n\n"],
+    tail: "After the ta",
+  });
+  // Without the blank line the next line may still be a row of the table.
+  assertEquals(final("| a |\n|---|\n| 1 |\n2").done, []);
+  // A list may still take it as an item (`2` → `2. two`).
+  assertEquals(final("1. one\n\n2").done, []);
+});

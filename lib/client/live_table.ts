@@ -3,7 +3,8 @@
  * splitter lexes a growing table from its last row on (under its header lines, `blocks.ts`);
  * here the rows before the last are rendered once each, as they finish, into the table already
  * on the page, and only the last row is rendered again on each update. The rows go into bodies
- * of {@link PART_ROWS} (`<tbody>` each). Once the table ends it is rendered whole.
+ * of {@link PART_ROWS} (`<tbody>` each). A row renders the same alone as in its table, so once
+ * the table ends it stays as it is, its last row rendered once more (`finish`).
  */
 import type { Token, Tokens } from "marked";
 import type { Block } from "./blocks.ts";
@@ -24,8 +25,9 @@ export class LiveTable {
   /** The body the rows go into now, and how many finished rows it holds. */
   #body: HTMLTableSectionElement;
   #bodyRows: number;
-  /** Chars of the block's source covered by the finished rows on the page. */
+  /** Chars of the block's source covered by the finished rows on the page, and how many. */
   #settled: number;
+  #settledRows: number;
   /** The last row's element, rendered again on each update. */
   #current: Element[];
   /** A row was rendered without KaTeX, which is on its way. */
@@ -63,6 +65,7 @@ export class LiveTable {
     this.#table = table;
     this.#body = body;
     this.#bodyRows = body.rows.length - current.length;
+    this.#settledRows = this.#bodyRows;
     this.#settled = settled;
     this.#current = current;
   }
@@ -89,10 +92,27 @@ export class LiveTable {
       const tr = this.#render(table, rows[i]!);
       this.#body.append(...tr);
       this.#bodyRows += tr.length;
+      this.#settledRows++;
       this.#settled += lineLength(block.source, this.#settled);
     }
     this.#current = this.#render(table, rows[rows.length - 1]!);
     this.#body.append(...this.#current);
+    return true;
+  }
+
+  /**
+   * Keeps the table on the page for `block`, the same table finished: the rows after the
+   * finished ones (the last shown, which may have grown, and any that came with the end) are
+   * rendered in its place. False if `block` is not the table shown (fewer rows).
+   */
+  finish(block: Block<Token>): boolean {
+    const token = block.tokens.find((t) => t.type !== "space");
+    if (token?.type !== "table" || this.#current.length !== 1) return false;
+    const table = token as Tokens.Table;
+    if (table.rows.length <= this.#settledRows) return false;
+    const rest = table.rows.slice(this.#settledRows).flatMap((row) => this.#render(table, row));
+    this.#current[0]!.replaceWith(...rest);
+    this.#current = rest;
     return true;
   }
 

@@ -114,10 +114,13 @@ export class StreamingMarkdown {
       const live = this.#live;
       this.#tail = undefined;
       this.#live = undefined;
-      if (tail && !live && tail.block.source === block.source && !tail.pending) {
-        // The block being written is finished as last rendered: its nodes stay. (A block grown
-        // in place is rendered again whole: its parts were rendered apart.)
-        this.#done.push({ ...tail, block });
+      const kept = live
+        ? live instanceof LiveTable && live.finish(block)
+        : tail?.block.source === block.source;
+      if (tail && kept && !tail.pending) {
+        // The block being written is finished as last rendered: its nodes stay. (A list or a
+        // code block grown in place is rendered again whole: its parts were rendered apart.)
+        this.#done.push({ ...tail, block, nodes: live ? [...live.nodes] : tail.nodes });
         this.#chunkBlocks++;
         continue;
       }
