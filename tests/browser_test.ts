@@ -208,7 +208,7 @@ browserTest(
     await ollama.waitForHeld(1); // the third token is held: the answer is mid-stream
 
     await stop.click();
-    await within(request.aborted$, 5000, "Ollama's request aborted");
+    await request.waitAborted();
     assert(request.aborted && !request.finished);
     const stopped = answerWith("stopped");
     await stopped.getByText("stopped", { exact: true }).waitFor();

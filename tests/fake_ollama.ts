@@ -31,7 +31,12 @@ export interface RecordedRequest {
   finished: boolean;
   /** Resolves when the client aborts. */
   readonly aborted$: Promise<void>;
-  /** Resolves when the client aborts; rejects after `timeoutMs`, so a test fails, not hangs. */
+  /**
+   * Resolves when the client aborts; rejects after `timeoutMs`, so a test fails, not hangs.
+   * While it waits, the request's held line (manual mode, held pulls) is let out every 200 ms:
+   * a held stream writes nothing, and Deno's server may see its client gone only when it next
+   * writes (as a real Ollama would next write a token or a progress line).
+   */
   waitAborted(timeoutMs?: number): Promise<void>;
 }
 
@@ -230,8 +235,15 @@ class Recorded implements RecordedRequest {
         timeoutMs,
       );
     });
-    return Promise.race([this.aborted$, late]).finally(() => clearTimeout(timer));
+    const nudge = setInterval(() => this.letOneOut?.(), 200);
+    return Promise.race([this.aborted$, late]).finally(() => {
+      clearTimeout(timer);
+      clearInterval(nudge);
+    });
   }
+
+  /** Set while this request's stream holds a line back: lets that line out. */
+  letOneOut: (() => void) | undefined;
 
   markAborted(): void {
     if (this.aborted || this.finished) return;
@@ -444,7 +456,7 @@ export class FakeOllama {
     });
   }
 
-  #gate(signal: AbortSignal): Promise<void> {
+  #gate(signal: AbortSignal, rec: Recorded): Promise<void> {
     if (this.#credits > 0) {
       this.#credits--;
       return Promise.resolve();
@@ -453,11 +465,19 @@ export class FakeOllama {
       const waiter = {
         go: () => {
           signal.removeEventListener("abort", onAbort);
+          rec.letOneOut = undefined;
           resolve();
         },
       };
+      rec.letOneOut = () => {
+        const at = this.#held.indexOf(waiter);
+        if (at < 0) return;
+        this.#held.splice(at, 1);
+        waiter.go();
+      };
       const onAbort = () => {
         this.#held.splice(this.#held.indexOf(waiter), 1);
+        rec.letOneOut = undefined;
         reject(signal.reason);
       };
       signal.addEventListener("abort", onAbort, { once: true });
@@ -683,8 +703,8 @@ export class FakeOllama {
     const key = normalizeName(sent).toLowerCase();
     const model = this.registry.find((m) => normalizeName(m.name).toLowerCase() === key);
     const delayMs = this.pullDelayMs ?? this.tokenDelayMs;
-    const hold = this.holdPulls ? () => this.#gate(ctx.ac.signal) : undefined;
-    const holdStart = this.holdPullStart ? () => this.#gate(ctx.ac.signal) : undefined;
+    const hold = this.holdPulls ? () => this.#gate(ctx.ac.signal, ctx.rec) : undefined;
+    const holdStart = this.holdPullStart ? () => this.#gate(ctx.ac.signal, ctx.rec) : undefined;
     const install = (m: FakeModel) => this.addModel(m);
     async function* progress(): AsyncGenerator<Record<string, unknown>> {
       if (holdStart) await holdStart();
@@ -857,7 +877,7 @@ export class FakeOllama {
     const { knobs, tokens } = job;
     const firstAt = performance.now();
     for (let i = 0; i <= tokens.length; i++) {
-      if (job.streamed && knobs.manual) await this.#gate(ctx.ac.signal);
+      if (job.streamed && knobs.manual) await this.#gate(ctx.ac.signal, ctx.rec);
       if (knobs.tokenDelayMs > 0) await sleep(knobs.tokenDelayMs, ctx.ac.signal);
       if (knobs.dieAfterChunks === i) throw new StreamCut();
       if (knobs.errorAfterChunks?.chunks === i) {

@@ -304,7 +304,7 @@ Deno.test("fake ollama - client aborts are recorded", async () => {
     await fake.waitForHeld();
     stream.abort();
     await assert.rejects(it.next());
-    const rec = await fake.waitForRequest((r) => r.aborted);
+    const rec = await fake.waitForRequest((r) => r.path === "/api/chat");
     await rec.waitAborted();
     assert.equal(rec.finished, false);
     assert.equal(fake.heldChunks, 0);

@@ -169,7 +169,8 @@ managerTest(
     await dialog.locator('[role="progressbar"][aria-valuenow="25"]').waitFor();
     await dialog.getByRole("button", { name: "Cancel" }).click();
     try {
-      const request = await ollama.waitForRequest((r) => r.path === "/api/pull" && r.aborted);
+      const request = await ollama.waitForRequest((r) => r.path === "/api/pull");
+      await request.waitAborted();
       assertEquals(request.finished, false);
     } finally {
       // Were the pull not cancelled, it would otherwise hold the app's shutdown forever.

@@ -112,7 +112,8 @@ Deno.test("models http - leaving a pull cancels it: Ollama sees the request end"
       await ollama.waitForHeld(1);
       abort.abort();
       await reader.return(undefined).catch(() => {});
-      const pull = await ollama.waitForRequest((r) => r.path === "/api/pull" && r.aborted);
+      const pull = await ollama.waitForRequest((r) => r.path === "/api/pull");
+      await pull.waitAborted();
       assertEquals(pull.finished, false);
       assertEquals(ollama.heldChunks, 0);
     } finally {
@@ -134,7 +135,8 @@ Deno.test("models http - leaving before Ollama's first line cancels the pull too
       await ollama.waitForHeld(1);
       abort.abort();
       assertEquals((await response as Error).name, "AbortError");
-      const pull = await ollama.waitForRequest((r) => r.path === "/api/pull" && r.aborted);
+      const pull = await ollama.waitForRequest((r) => r.path === "/api/pull");
+      await pull.waitAborted();
       assertEquals(pull.finished, false);
     } finally {
       // Were the pull not cancelled, it would otherwise hold the app's shutdown forever.
@@ -153,7 +155,7 @@ Deno.test("models http - a pull Ollama stops feeding ends with an error after OL
       const error = got.at(-1)!.error as { code: string; message: string };
       assertEquals(error.code, "backend_error");
       assertMatch(error.message, /could not pull "gemma3:1b": Ollama sent nothing for 1 s/);
-      await ollama.waitForRequest((r) => r.path === "/api/pull" && r.aborted);
+      await (await ollama.waitForRequest((r) => r.path === "/api/pull")).waitAborted();
     } finally {
       ollama.release(Infinity);
     }
