@@ -368,9 +368,10 @@ uxTest("hostile titles and imported conversations render inert", {}, async (
   await Deno.writeTextFile(path, JSON.stringify(file));
   await open();
   await page.getByLabel("Import conversation").setInputFiles(path);
-  await Deno.remove(dir, { recursive: true });
   const nav = page.getByRole("navigation", { name: "Conversations" });
   await nav.getByRole("link", { name: hostile }).waitFor();
+  // Only now: the page reads the file when it imports it, not when it is chosen.
+  await Deno.remove(dir, { recursive: true });
   await ui(page).done.first().waitFor();
   await ui(page).prompts.getByText(hostile, { exact: true }).waitFor();
   await page.waitForFunction((title) => document.title === title, `${hostile} · Local Chat`);
