@@ -510,8 +510,9 @@ export class FakeOllama {
     this.#changed();
     const ctx: Ctx = { rec, body: {}, ac: new AbortController(), streaming: false };
     this.#active.add(ctx.ac);
-    // Only until the response is handed over: with Deno's legacy abort the signal also fires
-    // after a successful response; later aborts show up as the stream's cancel().
+    // The client going away shows on the signal (deno.json opts into `no-legacy-abort`, so it
+    // does not fire after a successful response), before the response and while a stream is
+    // written; the stream's cancel() is the other way it shows.
     const onClientAbort = () => {
       rec.markAborted();
       ctx.ac.abort(new Error("client closed the connection"));
@@ -537,8 +538,10 @@ export class FakeOllama {
       if (ctx.ac.signal.aborted) return new Response(null, { status: 499 });
       throw error;
     } finally {
-      req.signal.removeEventListener("abort", onClientAbort);
-      if (!ctx.streaming) this.#active.delete(ctx.ac);
+      if (!ctx.streaming) {
+        req.signal.removeEventListener("abort", onClientAbort);
+        this.#active.delete(ctx.ac);
+      }
     }
   }
 

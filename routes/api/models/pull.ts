@@ -28,7 +28,8 @@ export const handler = {
     // The client went away (closed the connection or aborted its fetch): the pull stops. That
     // shows on `req.signal`, before the response and while its body streams (a quiet Ollama
     // writes nothing, so a failed write would come too late), or as the body stream's cancel.
-    // Deno also fires the signal after a response went out whole: `ended` is set by then.
+    // (deno.json opts into `no-legacy-abort`: without it Deno also fires the signal after a
+    // response went out whole, and logs a notice about that; `ended` guards either way.)
     const abandon = () => {
       if (ended) return;
       ended = true;
