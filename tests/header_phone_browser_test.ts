@@ -48,6 +48,19 @@ Deno.test({
         await markdown.waitFor({ state: "hidden" });
         assertEquals(await page.evaluate(() => document.activeElement?.textContent), "Export");
 
+        // The settings dialog lives inside the header's markup: its buttons keep their words.
+        await buttons[3]!.click();
+        const dialog = page.getByRole("dialog", { name: "Conversation settings" });
+        await dialog.getByRole("button", { name: "Save", exact: true }).waitFor();
+        const clipped = await dialog.evaluate((root) =>
+          [...root.querySelectorAll("button")]
+            .filter((b) => b.scrollWidth > b.clientWidth + 1 || b.clientWidth < 24)
+            .map((b) => b.textContent)
+        );
+        assertEquals(clipped, [], "no dialog button squeezed to an icon's width");
+        await page.keyboard.press("Escape");
+        await dialog.waitFor({ state: "hidden" });
+
         // On a laptop: the same controls in one row, with their words; the links still folded.
         await page.setViewportSize({ width: 1280, height: 800 });
         const wide = await Promise.all([...buttons.slice(1), model].map((b) => b.boundingBox()));

@@ -228,6 +228,52 @@ browserTest("presets are saved, applied and deleted", async ({ page, open, reloa
 });
 
 browserTest(
+  "a preset is updated from the fields and renamed",
+  async ({ page, open, reload, log }) => {
+    await open();
+    await connected(page);
+    await ask(page, "Hello");
+    await page.waitForURL(/\/c\/[^/]+$/);
+    const s = ui(page);
+    const status = s.dialog.getByRole("status");
+    const options = async () => (await s.preset.locator("option").allInnerTexts()).slice(1);
+    await openSettings(page);
+    assert(await s.dialog.getByRole("button", { name: "Update preset" }).isDisabled());
+    await s.temperature.fill("0.1");
+    await s.dialog.getByRole("button", { name: "Save as preset…" }).click();
+    const name = s.dialog.getByRole("textbox", { name: "Preset name" });
+    await name.fill("Draft");
+    await s.dialog.getByRole("button", { name: "Save preset" }).click();
+    await status.getByText("Preset “Draft” saved.").waitFor();
+
+    // The fields as they are now go into the chosen preset.
+    await s.temperature.fill("0.3");
+    await s.topK.fill("12");
+    await s.dialog.getByRole("button", { name: "Update preset" }).click();
+    await status.getByText("Preset “Draft” updated.").waitFor();
+
+    // Renamed: the name box starts from the old name; a taken name is refused.
+    await s.dialog.getByRole("button", { name: "Rename preset…" }).click();
+    assertEquals(await name.inputValue(), "Draft");
+    await name.fill("Focused");
+    await s.dialog.getByRole("button", { name: "Rename", exact: true }).click();
+    await status.getByText("Preset “Draft” renamed “Focused”.").waitFor();
+    assertEquals(await options(), ["Focused"]);
+    assertEquals(await s.preset.inputValue() !== "", true, "still chosen");
+    await page.keyboard.press("Escape");
+
+    await reload();
+    await openSettings(page);
+    assertEquals(await options(), ["Focused"], "renamed for good");
+    await s.dialog.getByRole("button", { name: "Reset to defaults" }).click();
+    await s.preset.selectOption({ label: "Focused" });
+    assertEquals(await s.temperature.inputValue(), "0.3", "the update was kept");
+    assertEquals(await s.topK.inputValue(), "12");
+    assertQuietPage(log);
+  },
+);
+
+browserTest(
   "saving settings in a new chat creates it; its first answer follows them",
   async ({ page, open, ollama, log }) => {
     await open();

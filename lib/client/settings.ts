@@ -112,6 +112,14 @@ export function createPreset(name: string, settings: Settings): Promise<Result<P
   return request("/api/presets", "Saving the preset", body("POST", { name, settings }));
 }
 
+/** A new name, and/or settings that replace the preset's whole. */
+export function updatePreset(
+  id: string,
+  patch: { name?: string; settings?: Settings },
+): Promise<Result<Preset>> {
+  return request(presetUrl(id), "Saving the preset", body("PUT", patch));
+}
+
 export function deletePreset(id: string): Promise<Result<{ deleted: true }>> {
   return request(presetUrl(id), "Deleting the preset", { method: "DELETE" });
 }

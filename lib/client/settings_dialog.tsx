@@ -19,6 +19,7 @@ import {
   type Settings,
   type SettingsDefaults,
   type SettingsPatch,
+  updatePreset,
 } from "./settings.ts";
 
 export interface SettingsDialogProps {
@@ -102,7 +103,8 @@ export function SettingsDialog(props: SettingsDialogProps) {
   const [defaults, setDefaults] = useState<SettingsDefaults | undefined>(undefined);
   const [presets, setPresets] = useState<readonly Preset[]>([]);
   const [presetId, setPresetId] = useState("");
-  const [naming, setNaming] = useState(false);
+  /** The name box: for a new preset, or a new name for the chosen one. */
+  const [naming, setNaming] = useState<"new" | "rename" | undefined>(undefined);
   const [presetName, setPresetName] = useState("");
   const [loading, setLoading] = useState(true);
   const [busy, setBusy] = useState(false);
@@ -176,22 +178,57 @@ export function SettingsDialog(props: SettingsDialogProps) {
     }
   };
 
+  const chosen = presets.find((p) => p.id === presetId);
+
+  /** Puts `preset` in the list (in place of its old self), sorted by name, and chooses it. */
+  const keep = (preset: Preset) => {
+    setPresets((old) =>
+      [...old.filter((p) => p.id !== preset.id), preset].sort((a, b) => a.name < b.name ? -1 : 1)
+    );
+    setPresetId(preset.id);
+    setError(undefined);
+  };
+
+  const nameFailed = (result: { field?: string; message: string }) =>
+    fail(result.field === "name" ? "presetName" : result.field, result.message);
+
   const savePreset = async () => {
     const parsed = patchOf(fields);
     if ("field" in parsed) return fail(parsed.field, parsed.message);
     setBusy(true);
-    const result = await createPreset(presetName, settingsOf(parsed.patch));
+    const result = naming === "rename" && chosen
+      ? await updatePreset(chosen.id, { name: presetName })
+      : await createPreset(presetName, settingsOf(parsed.patch));
     setBusy(false);
-    if (!result.ok) {
-      return fail(result.field === "name" ? "presetName" : result.field, result.message);
-    }
-    const preset = result.value;
-    setPresets((old) => [...old, preset].sort((a, b) => a.name < b.name ? -1 : 1));
-    setPresetId(preset.id);
-    setNaming(false);
+    if (!result.ok) return nameFailed(result);
+    keep(result.value);
+    setNaming(undefined);
     setPresetName("");
-    setError(undefined);
-    setNotice(`Preset “${preset.name}” saved.`);
+    setNotice(
+      naming === "rename" && chosen
+        ? `Preset “${chosen.name}” renamed “${result.value.name}”.`
+        : `Preset “${result.value.name}” saved.`,
+    );
+  };
+
+  /** The fields as they are now become the chosen preset's settings. */
+  const updateChosen = async () => {
+    if (!chosen) return;
+    const parsed = patchOf(fields);
+    if ("field" in parsed) return fail(parsed.field, parsed.message);
+    setBusy(true);
+    const result = await updatePreset(chosen.id, { settings: settingsOf(parsed.patch) });
+    setBusy(false);
+    if (!result.ok) return fail(result.field, result.message);
+    keep(result.value);
+    setNotice(`Preset “${result.value.name}” updated.`);
+  };
+
+  const openNaming = (mode: "new" | "rename") => {
+    if (naming === mode) return setNaming(undefined);
+    setNaming(mode);
+    setPresetName(mode === "rename" ? chosen?.name ?? "" : "");
+    if (error?.field === "presetName") setError(undefined);
   };
 
   const removePreset = async () => {
@@ -203,6 +240,7 @@ export function SettingsDialog(props: SettingsDialogProps) {
     if (!result.ok) return fail(undefined, result.message);
     setPresets((old) => old.filter((p) => p.id !== preset.id));
     setPresetId("");
+    if (naming === "rename") setNaming(undefined);
     setNotice(`Preset “${preset.name}” deleted.`);
   };
 
@@ -252,7 +290,25 @@ export function SettingsDialog(props: SettingsDialogProps) {
           <button
             type="button"
             class="btn btn-ghost btn-small"
-            disabled={disabled || presetId === ""}
+            disabled={disabled || !chosen}
+            title={chosen ? `Save the fields below into “${chosen.name}”` : undefined}
+            onClick={updateChosen}
+          >
+            Update preset
+          </button>
+          <button
+            type="button"
+            class="btn btn-ghost btn-small"
+            disabled={disabled || !chosen}
+            aria-expanded={naming === "rename" ? "true" : "false"}
+            onClick={() => openNaming("rename")}
+          >
+            Rename preset…
+          </button>
+          <button
+            type="button"
+            class="btn btn-ghost btn-small"
+            disabled={disabled || !chosen}
             onClick={removePreset}
           >
             Delete preset
@@ -261,8 +317,8 @@ export function SettingsDialog(props: SettingsDialogProps) {
             type="button"
             class="btn btn-ghost btn-small"
             disabled={disabled}
-            aria-expanded={naming ? "true" : "false"}
-            onClick={() => setNaming(!naming)}
+            aria-expanded={naming === "new" ? "true" : "false"}
+            onClick={() => openNaming("new")}
           >
             Save as preset…
           </button>
@@ -292,7 +348,7 @@ export function SettingsDialog(props: SettingsDialogProps) {
               disabled={disabled || presetName.trim() === ""}
               onClick={savePreset}
             >
-              Save preset
+              {naming === "rename" ? "Rename" : "Save preset"}
             </button>
           </div>
         )}
