@@ -61,6 +61,18 @@ Deno.test({
         await page.keyboard.press("Escape");
         await dialog.waitFor({ state: "hidden" });
 
+        // The models dialog on a phone: each model's figures under its name, its buttons on
+        // screen without a sideways scroll.
+        await buttons[1]!.click();
+        const models = page.getByRole("dialog", { name: "Models" });
+        const row = models.getByRole("row").nth(1);
+        await row.getByRole("button").first().waitFor();
+        const right = await row.getByRole("button").last().boundingBox();
+        assert(right && right.x + right.width <= 390, `the last button ends at ${right?.x}`);
+        assertEquals(await models.getByRole("columnheader", { name: "Size" }).isVisible(), false);
+        await page.keyboard.press("Escape");
+        await models.waitFor({ state: "hidden" });
+
         // On a laptop: the same controls in one row, with their words; the links still folded.
         await page.setViewportSize({ width: 1280, height: 800 });
         const wide = await Promise.all([...buttons.slice(1), model].map((b) => b.boundingBox()));

@@ -177,9 +177,9 @@ export default function ModelManager({ state, open }: ModelManagerProps) {
               <thead>
                 <tr>
                   <th scope="col">Name</th>
-                  <th scope="col">Size</th>
-                  <th scope="col">Parameters</th>
-                  <th scope="col">Quantization</th>
+                  <th scope="col" class="models-detail">Size</th>
+                  <th scope="col" class="models-detail">Parameters</th>
+                  <th scope="col" class="models-detail">Quantization</th>
                   <th scope="col">
                     <span class="visually-hidden">Actions</span>
                   </th>
@@ -232,10 +232,15 @@ function ModelRow(
         {builtin && <span class="badge models-badge">Built-in</span>}
         {model.loaded && <span class="badge models-badge models-loaded">Loaded</span>}
         {!downloaded && <span class="badge models-badge">Not downloaded</span>}
+        {/* On a phone the three columns after this one fold into this line (styles.css). */}
+        <span class="models-meta">
+          {[model.size ? formatBytes(model.size) : "", model.parameterSize, model.quantization]
+            .filter(Boolean).join(" · ")}
+        </span>
       </th>
-      <td>{model.size ? formatBytes(model.size) : "—"}</td>
-      <td>{model.parameterSize || "—"}</td>
-      <td>{model.quantization || "—"}</td>
+      <td class="models-detail">{model.size ? formatBytes(model.size) : "—"}</td>
+      <td class="models-detail">{model.parameterSize || "—"}</td>
+      <td class="models-detail">{model.quantization || "—"}</td>
       <td class="models-actions">
         {action === "confirm"
           ? (
