@@ -79,7 +79,8 @@ export class LiveList {
     this.#settled = settled;
     this.#current = current;
     this.#partItems = list.children.length - current.length;
-    this.#start = ordered ? Number(list.getAttribute("start") ?? 1) || 1 : 1;
+    const start = Number(list.getAttribute("start") ?? 1);
+    this.#start = ordered && Number.isInteger(start) ? start : 1;
     list.classList.add("md-list-part");
   }
 
