@@ -14,9 +14,10 @@
  */
 import type { Token } from "marked";
 import type { Block, BlockSplitter } from "./blocks.ts";
-import { fencedCode, LiveCode } from "./live_code.ts";
-import { LiveList } from "./live_list.ts";
-import { LiveTable } from "./live_table.ts";
+// Types only: the blocks that grow in place come with the renderer's chunk, not the first bundle.
+import type { LiveCode } from "./live_code.ts";
+import type { LiveList } from "./live_list.ts";
+import type { LiveTable } from "./live_table.ts";
 import { loadedRenderer, loadRenderer, type Renderer } from "./markdown.ts";
 
 /** Finished blocks per chunk: large enough to be few, small enough to be skipped often. */
@@ -115,7 +116,7 @@ export class StreamingMarkdown {
       this.#tail = undefined;
       this.#live = undefined;
       const kept = live
-        ? live instanceof LiveTable && live.finish(block)
+        ? live instanceof renderer.LiveTable && live.finish(block)
         : tail?.block.source === block.source;
       if (tail && kept && !tail.pending) {
         // The block being written is finished as last rendered: its nodes stay. (A list or a
@@ -187,6 +188,7 @@ type Live = LiveCode | LiveList | LiveTable;
 function live(renderer: Renderer, tail: Piece): Live | undefined {
   const { block, nodes } = tail;
   let grown: Live | undefined;
+  const { fencedCode, LiveCode, LiveList, LiveTable } = renderer;
   if (block.growing?.token.type === "list") grown = LiveList.adopt(renderer, nodes, block);
   else if (block.growing?.token.type === "table") grown = LiveTable.adopt(renderer, nodes, block);
   else {

@@ -16,6 +16,10 @@ import { COPY_LABEL, escapeHtml } from "./markdown.ts";
 import { katexReady, loadKatex, MATH_SLOT, mathExtensions, typeset } from "./math.ts";
 
 export { escapeHtml };
+// The blocks that grow in place while they stream (`markdown_dom.ts` takes them from here).
+export { fencedCode, LiveCode } from "./live_code.ts";
+export { LiveList } from "./live_list.ts";
+export { LiveTable } from "./live_table.ts";
 
 type LanguageModule = Promise<{ default: Parameters<typeof hljs.registerLanguage>[1] }>;
 
