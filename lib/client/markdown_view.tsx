@@ -4,6 +4,7 @@
  */
 import { useLayoutEffect, useRef } from "preact/hooks";
 import type { AssistantMessage } from "./state.ts";
+import { copyText } from "./clipboard.ts";
 import { COPIED_LABEL, COPY_LABEL, loadRenderer } from "./markdown.ts";
 import { StreamingMarkdown } from "./markdown_dom.ts";
 
@@ -21,13 +22,7 @@ async function copyCode(event: MouseEvent): Promise<void> {
   if (!(button instanceof HTMLButtonElement)) return;
   const code = button.closest(".code-block")?.querySelector("pre code");
   const text = (code?.textContent ?? "").replace(/\n$/, "");
-  let label: string;
-  try {
-    await navigator.clipboard.writeText(text);
-    label = COPIED_LABEL;
-  } catch {
-    label = "Copy failed";
-  }
+  const label = (await copyText(text)) ? COPIED_LABEL : "Copy failed";
   button.textContent = label;
   setTimeout(() => {
     if (button.textContent === label) button.textContent = COPY_LABEL;

@@ -189,9 +189,6 @@ export function SettingsDialog(props: SettingsDialogProps) {
     setError(undefined);
   };
 
-  const nameFailed = (result: { field?: string; message: string }) =>
-    fail(result.field === "name" ? "presetName" : result.field, result.message);
-
   const savePreset = async () => {
     const parsed = patchOf(fields);
     if ("field" in parsed) return fail(parsed.field, parsed.message);
@@ -200,7 +197,9 @@ export function SettingsDialog(props: SettingsDialogProps) {
       ? await updatePreset(chosen.id, { name: presetName })
       : await createPreset(presetName, settingsOf(parsed.patch));
     setBusy(false);
-    if (!result.ok) return nameFailed(result);
+    if (!result.ok) {
+      return fail(result.field === "name" ? "presetName" : result.field, result.message);
+    }
     keep(result.value);
     setNaming(undefined);
     setPresetName("");
