@@ -21,6 +21,7 @@ import { spawnApp } from "../tests/helpers/app.ts";
 import type { ServerFrame } from "../lib/protocol.ts";
 import { peakRssBytes, rssBytes } from "./procfs.ts";
 import { median, round, summarize, type Summary } from "./stats.ts";
+import { wholeFlag } from "./flags.ts";
 
 export const BUILTIN_FLAG_NAMES = [
   "llama-threads",
@@ -54,13 +55,7 @@ const ANSWER_TIMEOUT_MS = 60_000;
 /** Builtin flags from the `--name=value` map main.ts parsed. */
 export function parseBuiltinFlags(values: ReadonlyMap<string, string>): BuiltinFlags {
   const quick = values.get("quick") === "true";
-  const positive = (name: string, fallback: number): number => {
-    const raw = values.get(name);
-    if (raw === undefined) return fallback;
-    const n = Number(raw);
-    if (!Number.isInteger(n) || n < 1) throw new Error(`--${name} wants a positive whole number`);
-    return n;
-  };
+  const positive = (name: string, fallback: number) => wholeFlag(values, name, fallback);
   const threads = positive("llama-threads", navigator.hardwareConcurrency);
   const pingThreads = (values.get("ping-threads") ?? (quick ? `${threads}` : `${threads},1`))
     .split(",").map((s) => Number(s.trim()));

@@ -53,6 +53,7 @@ import {
   parseBuiltinFlags,
 } from "./builtin.ts";
 import { mainPageStream, PAGE_FLAG_NAMES, type PageFlags, parsePageFlags } from "./page_stream.ts";
+import { wholeNumber } from "./flags.ts";
 
 const SUITES = ["relay", "builtin", "store", "page", "page-stream"] as const;
 type Suite = (typeof SUITES)[number];
@@ -110,13 +111,8 @@ export function parseFlags(args: readonly string[]): Flags {
     if (!known.includes(key)) throw new Error(`unknown flag --${key} (known: ${known})`);
   }
   const quick = values.get("quick") === "true";
-  const positive = (name: string, raw: string): number => {
-    const n = Number(raw);
-    if (!Number.isInteger(n) || n < 1) throw new Error(`--${name} wants positive whole numbers`);
-    return n;
-  };
   const streams = (values.get("streams") ?? (quick ? "1,10,100" : "1,100,1000"))
-    .split(",").map((s) => positive("streams", s.trim()));
+    .split(",").map((s) => wholeNumber("streams", s.trim()));
   const rounds = values.get("rounds");
   const suites = (values.get("suite") ?? SUITES.join(",")).split(",").map((s) => s.trim());
   for (const suite of suites) {
@@ -131,9 +127,9 @@ export function parseFlags(args: readonly string[]): Flags {
     page: parsePageFlags(values),
     pageLoad: parsePageLoadFlags(values),
     streams,
-    tokens: positive("tokens", values.get("tokens") ?? (quick ? "50" : "200")),
+    tokens: wholeNumber("tokens", values.get("tokens") ?? (quick ? "50" : "200")),
     quick,
-    rounds: rounds === undefined ? undefined : positive("rounds", rounds),
+    rounds: rounds === undefined ? undefined : wholeNumber("rounds", rounds),
     out: values.get("out"),
     cpuProf: values.get("cpu-prof") === "true",
     tokenDelayMs: Number(values.get("token-delay-ms") ?? "0") || 0,

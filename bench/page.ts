@@ -20,6 +20,7 @@ import { spawnApp } from "../tests/helpers/app.ts";
 import { CHROMIUM_PATH } from "../tests/helpers/browser.ts";
 import { FakeOllama } from "../tests/fake_ollama.ts";
 import { median, percentile, round } from "./stats.ts";
+import { wholeFlag } from "./flags.ts";
 
 export const PAGE_FLAG_NAMES = ["page-rounds", "page-messages", "page-out"] as const;
 
@@ -30,12 +31,7 @@ export interface PageFlags {
 }
 
 export function parsePageFlags(values: ReadonlyMap<string, string>): PageFlags {
-  const whole = (name: string, fallback: number) => {
-    const raw = values.get(name);
-    const n = raw === undefined ? fallback : Number(raw);
-    if (!Number.isInteger(n) || n < 2) throw new Error(`--${name} wants a whole number ≥ 2`);
-    return n;
-  };
+  const whole = (name: string, fallback: number) => wholeFlag(values, name, fallback, 2);
   return {
     rounds: whole("page-rounds", 15),
     messages: whole("page-messages", 1000),

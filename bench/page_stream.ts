@@ -21,6 +21,7 @@ import { spawnApp } from "../tests/helpers/app.ts";
 import { CHROMIUM_PATH } from "../tests/helpers/browser.ts";
 import { FakeOllama } from "../tests/fake_ollama.ts";
 import { round } from "./stats.ts";
+import { wholeFlag } from "./flags.ts";
 
 export const PAGE_FLAG_NAMES = [
   "page-tokens",
@@ -53,13 +54,7 @@ const TARGETS = { perTokenMs: 2, longestTaskMs: 50 };
 
 export function parsePageFlags(values: ReadonlyMap<string, string>): PageFlags {
   const quick = values.get("quick") === "true";
-  const positive = (name: string, fallback: number): number => {
-    const raw = values.get(name);
-    if (raw === undefined) return fallback;
-    const n = Number(raw);
-    if (!Number.isInteger(n) || n < 1) throw new Error(`--${name} wants a positive whole number`);
-    return n;
-  };
+  const positive = (name: string, fallback: number) => wholeFlag(values, name, fallback);
   const tokens = positive("page-tokens", quick ? 5000 : 20_000);
   const window = positive("page-window", 1000);
   if (window * 2 > tokens) throw new Error("--page-window must be at most half of --page-tokens");

@@ -26,6 +26,7 @@ import { openSqliteStore } from "../lib/store/sqlite.ts";
 import { type Conversation, encodeCursor, type Store } from "../lib/store/store.ts";
 import { createTestDatabase } from "../tests/helpers/postgres.ts";
 import { round, summarize, type Summary } from "./stats.ts";
+import { wholeFlag } from "./flags.ts";
 
 export const STORE_FLAG_NAMES = [
   "full",
@@ -70,13 +71,7 @@ const TARGETS = { readP50Ms: 50, writesPerAnswerPerFlush: 1 };
 
 export function parseStoreFlags(values: ReadonlyMap<string, string>): StoreFlags {
   const full = values.get("full") === "true" || values.get("quick") !== "true";
-  const positive = (name: string, fallback: number): number => {
-    const raw = values.get(name);
-    if (raw === undefined) return fallback;
-    const n = Number(raw.replaceAll("_", ""));
-    if (!Number.isInteger(n) || n < 1) throw new Error(`--${name} wants a positive whole number`);
-    return n;
-  };
+  const positive = (name: string, fallback: number) => wholeFlag(values, name, fallback);
   const scale = full ? FULL : QUICK;
   const databases = (values.get("store-db") ?? DATABASES.join(",")).split(",").map((s) => s.trim());
   for (const db of databases) {
