@@ -13,6 +13,7 @@ import { startTestApp, type TestApp } from "./helpers/app.ts";
 import { type BrowserSession, withBrowser } from "./helpers/browser.ts";
 import { type Fixture, withApp } from "./helpers/fixture.ts";
 import { unusedPort } from "./helpers/ports.ts";
+import { INERT, inertReport } from "./helpers/inert.ts";
 
 type Env = Record<string, string>;
 type BrowserFixture = Fixture & BrowserSession;
@@ -522,22 +523,7 @@ browserTest(
       await imageLink.waitFor();
       assertEquals(await imageLink.getAttribute("href"), `${evil}/leak?q=secret`);
 
-      const report = await messages.evaluate((root) => {
-        const all = [...root.querySelectorAll("*")];
-        return {
-          handlers: all.flatMap((el) =>
-            [...el.attributes].filter((a) => /^on/i.test(a.name)).map((a) =>
-              `${el.tagName}[${a.name}]`
-            )
-          ),
-          styles: all.filter((el) => el.hasAttribute("style")).map((el) => el.tagName),
-          forbidden: [...root.querySelectorAll("script, iframe, object, embed, form, svg, img")]
-            .map((el) => el.tagName),
-          badHrefs: all.map((el) => el.getAttribute("href") ?? el.getAttribute("src") ?? "")
-            .filter((v) => /^\s*(javascript|data|vbscript):/i.test(v)),
-        };
-      });
-      assertEquals(report, { handlers: [], styles: [], forbidden: [], badHrefs: [] });
+      assertEquals(await inertReport(messages), INERT);
 
       // The raw HTML shows as text instead.
       await done.getByText("<script>alert(1)</script>", { exact: false }).waitFor();

@@ -9,6 +9,7 @@ import type { ElementHandle, Page } from "playwright-core";
 import { assert, assertEquals } from "./helpers/assert.ts";
 import { type BrowserSession, withBrowser } from "./helpers/browser.ts";
 import { type Fixture, withApp } from "./helpers/fixture.ts";
+import { INERT, inertReport } from "./helpers/inert.ts";
 
 type BrowserFixture = Fixture & BrowserSession;
 
@@ -191,26 +192,7 @@ browserTest(
     await done.getByText("The end.", { exact: true }).waitFor();
     await answer.locator("math").first().waitFor();
 
-    const report = await messages.evaluate((root) => {
-      const all = [...root.querySelectorAll("*")];
-      return {
-        handlers: all.flatMap((el) =>
-          [...el.attributes].filter((a) => /^on/i.test(a.name)).map((a) =>
-            `${el.tagName}[${a.name}]`
-          )
-        ),
-        styles: all.filter((el) => el.hasAttribute("style")).map((el) => el.tagName),
-        forbidden: [...root.querySelectorAll("script, iframe, object, embed, form, svg, img")]
-          .map((el) => el.tagName),
-        badUrls: all.flatMap((el) =>
-          ["href", "src", "xlink:href", "action", "formaction"].map((name) =>
-            el.getAttribute(name) ?? ""
-          )
-        ).filter((v) => /^\s*(javascript|data|vbscript):/i.test(v)),
-        mathLinks: [...root.querySelectorAll("math [href], math a")].length,
-      };
-    });
-    assertEquals(report, { handlers: [], styles: [], forbidden: [], badUrls: [], mathLinks: 0 });
+    assertEquals(await inertReport(messages), INERT);
     // The payloads show as text instead.
     await done.getByText("<script>alert(1)</script>", { exact: false }).waitFor();
     await done.getByText("$\\frac{</code><img src=x onerror=alert(12)>}{$", { exact: true })
