@@ -120,6 +120,11 @@ Deno.test("transport - a reader that stays stalled is closed with 1013 and its a
   const env = { WS_SEND_BUFFER_BYTES: "1024", WS_SLOW_READER_TIMEOUT: "1" };
   await withApp(env, async ({ ollama, app }) => {
     ollama.reply = () => Array.from({ length: 200_000 }, () => "x".repeat(64));
+    // ~20 MB of frames, more than loopback's socket buffers take, then Ollama holds its next
+    // line: the answer must still be running when the stall is found, however fast the machine
+    // (a flood that ran to its end first left nothing to stop).
+    ollama.manual = true;
+    ollama.release(150_000);
     const { socket } = await RawWebSocket.connect(app.wsUrl);
     await socket.sendText(JSON.stringify({
       type: "chat",
