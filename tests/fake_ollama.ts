@@ -229,13 +229,22 @@ class Recorded implements RecordedRequest {
 
   waitAborted(timeoutMs = 10_000): Promise<void> {
     let timer: ReturnType<typeof setTimeout> | undefined;
+    let nudged = 0;
     const late = new Promise<never>((_, reject) => {
-      timer = setTimeout(
-        () => reject(new Error(`FakeOllama: ${this.path} not aborted within ${timeoutMs} ms`)),
-        timeoutMs,
-      );
+      timer = setTimeout(() => {
+        const state = this.finished ? "it finished instead" : "still open";
+        reject(
+          new Error(
+            `FakeOllama: ${this.path} not aborted within ${timeoutMs} ms (${state}; ${nudged} ` +
+              "held lines let out to find a closed connection)",
+          ),
+        );
+      }, timeoutMs);
     });
-    const nudge = setInterval(() => this.letOneOut?.(), 200);
+    const nudge = setInterval(() => {
+      if (this.letOneOut) nudged++;
+      this.letOneOut?.();
+    }, 200);
     return Promise.race([this.aborted$, late]).finally(() => {
       clearTimeout(timer);
       clearInterval(nudge);

@@ -96,7 +96,9 @@ export class TestClient {
   }
 
   /** The text of an answer so far, from its deltas, checking that seq strictly increases. */
-  answerText(answerId: string): { content: string; thinking: string; deltas: number } {
+  answerText(
+    answerId: string,
+  ): { content: string; thinking: string; deltas: number; lastSeq: number } {
     let content = "";
     let thinking = "";
     let last = 0;
@@ -115,7 +117,7 @@ export class TestClient {
       content += frame.content ?? "";
       thinking += frame.thinking ?? "";
     }
-    return { content, thinking, deltas };
+    return { content, thinking, deltas, lastSeq: last };
   }
 
   async close(): Promise<void> {

@@ -90,7 +90,15 @@ export const handler = {
       cancel: abandon,
     });
     return new Response(body$, {
-      headers: { "content-type": "application/x-ndjson", "cache-control": "no-store" },
+      headers: {
+        "content-type": "application/x-ndjson",
+        "cache-control": "no-store",
+        // A browser that aborts a response on a connection it could reuse may keep reading
+        // ("draining") the rest, up to 16 KB or 5 s in Chromium, so we would see no close and
+        // Ollama would go on pulling, to the end if little was left. This connection is not
+        // reusable, so an abort closes it at once.
+        connection: "close",
+      },
     });
   },
 };
