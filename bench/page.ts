@@ -112,7 +112,11 @@ async function weigh(browser: Browser, url: string): Promise<Weight> {
       }).observe(document, { subtree: true, childList: true, attributes: true });
     });
     const sizes: Promise<{ url: string; type: string; bytes: number }>[] = [];
+    // Requests that finish after the sizes are taken count for nothing, and their sizes would be
+    // asked of a closed context (an unhandled rejection): they are not listened to.
+    let taking = true;
     page.on("requestfinished", (request) => {
+      if (!taking) return;
       sizes.push(
         request.sizes().then((s) => ({
           url: request.url(),
@@ -134,6 +138,7 @@ async function weigh(browser: Browser, url: string): Promise<Weight> {
           .map((entry) => entry.name);
       }),
     );
+    taking = false;
     const all = (await Promise.all(sizes))
       .filter((s) => s.type === "document" || before.has(s.url));
     const sum = (type: string) =>
