@@ -313,6 +313,16 @@ browserTest(
       "```\n\n",
       "That is all.",
     ];
+    // TypeScript's grammar is held back until the block has grown: when it arrives, the code so
+    // far is highlighted in place, under the same Copy button.
+    let letGrammarThrough = () => {};
+    const grammarGate = new Promise<void>((resolve) => letGrammarThrough = resolve);
+    let grammarHeld = false;
+    await page.route(/\/_islands\/typescript-[^/]*\.js$/, async (route) => {
+      grammarHeld = true;
+      await grammarGate;
+      await route.continue();
+    });
     const { answer, done } = await heldAnswer(f, tokens, "Write the file");
 
     const code = answer.locator(".code-block pre code");
@@ -327,9 +337,12 @@ browserTest(
     // highlighted while the block is still being written.
     await release(f, 40);
     await code.getByText("line 46", { exact: false }).waitFor();
+    assert(grammarHeld, "the page asked for the TypeScript grammar as a chunk of its own");
+    assertEquals(await code.locator("span.hljs-keyword").count(), 0, "no grammar, no keywords");
+    letGrammarThrough();
+    await code.locator("span.hljs-keyword").first().waitFor();
     assert(await connected(copyEl), "the Copy button was not replaced while the code grew");
     assert(await connected(codeEl), "the code element was not replaced while the code grew");
-    await code.locator("span.hljs-keyword").first().waitFor();
     assertEquals(await answer.getAttribute("data-status"), "streaming");
 
     // Copy in the middle of the answer: the code so far.

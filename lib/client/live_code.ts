@@ -108,6 +108,20 @@ export class LiveCode {
     return true;
   }
 
+  /**
+   * The grammar a segment waited for arrived: the code so far is highlighted again inside the
+   * same `<code>`, so the header and its Copy button stay (rendering the block whole again would
+   * replace them under the pointer).
+   */
+  refresh(): void {
+    this.pending = false;
+    this.#segmented = 0;
+    this.#chunk = undefined;
+    this.#chunkLines = 0;
+    this.#code.replaceChildren(this.#rest);
+    this.#show(this.#text);
+  }
+
   #show(text: string): void {
     this.#text = text;
     let end: number;

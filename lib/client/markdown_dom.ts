@@ -169,6 +169,11 @@ export class StreamingMarkdown {
     if (this.#disposed) return;
     for (const piece of [...this.#done, ...(this.#tail ? [this.#tail] : [])]) {
       if (!piece.pending) continue;
+      if (piece === this.#tail && this.#live instanceof renderer.LiveCode) {
+        this.#live.refresh();
+        piece.pending = this.#live.pending;
+        continue;
+      }
       const anchor = piece.nodes[0];
       if (!anchor?.parentNode) continue;
       const { nodes, pending } = renderer.renderBlock(piece.block.tokens);
