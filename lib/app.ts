@@ -19,6 +19,7 @@ import { createRouter } from "./server/router.ts";
 import { loadStaticFiles } from "./server/static.ts";
 import type { Manifest } from "./server/types.ts";
 import type { State } from "./state.ts";
+import { PullsInFlight } from "./models/pulls.ts";
 
 export interface AppOptions {
   readonly logger?: Logger;
@@ -92,7 +93,15 @@ export async function startApp(
     logger,
     defaultModel: () => backend.defaultModel(),
   });
-  const state: State = { config, backend, store, hub, logger, startedAt: performance.now() };
+  const state: State = {
+    config,
+    backend,
+    store,
+    hub,
+    logger,
+    pulls: new PullsInFlight(),
+    startedAt: performance.now(),
+  };
   const [islands, staticFiles] = await Promise.all([
     buildIslands(manifest, { minify: !options.dev }),
     loadStaticFiles(new URL("./static/", manifest.baseUrl)),

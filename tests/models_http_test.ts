@@ -126,6 +126,49 @@ Deno.test("models http - leaving a pull cancels it: Ollama sees the request end"
   });
 });
 
+Deno.test("models http - DELETE cancels a running pull while its client still reads", async () => {
+  await withApp({}, async ({ app, ollama }) => {
+    ollama.holdPulls = true;
+    const response = await send(app.url, "/api/models/pull", { name: "gemma3:1b" });
+    const reader = lines(response);
+    try {
+      assertEquals((await reader.next()).value, { status: "pulling manifest" });
+      ollama.release(1);
+      assertMatch(String((await reader.next()).value!.status), /^pulling /);
+      await ollama.waitForHeld(1);
+
+      const cancel = await send(app.url, "/api/models/pull", { name: "Gemma3:1b" }, {
+        method: "DELETE",
+      });
+      assertEquals([cancel.status, await cancel.json()], [200, {
+        name: "Gemma3:1b",
+        cancelled: true,
+      }]);
+      const pull = await ollama.waitForRequest((r) => r.path === "/api/pull");
+      await pull.waitAborted();
+      assertEquals(pull.finished, false);
+      // The reader's response ends, without a success line.
+      const rest: Record<string, unknown>[] = [];
+      for await (const line of reader) rest.push(line);
+      assert(!rest.some((line) => line.status === "success"), JSON.stringify(rest));
+    } finally {
+      ollama.release(Infinity);
+    }
+    assert(!(await listed(app.url)).some((m) => m.name === "gemma3:1b"));
+
+    // Nothing runs now: answered, not an error; a bad name is refused.
+    const again = await send(app.url, "/api/models/pull", { name: "gemma3:1b" }, {
+      method: "DELETE",
+    });
+    assertEquals([again.status, await again.json()], [200, {
+      name: "gemma3:1b",
+      cancelled: false,
+    }]);
+    const bad = await send(app.url, "/api/models/pull", { name: "../etc" }, { method: "DELETE" });
+    assertEquals([bad.status, (await bad.json()).error.code], [400, "invalid_model_name"]);
+  });
+});
+
 Deno.test("models http - leaving before Ollama's first line cancels the pull too", async () => {
   await withApp({}, async ({ app, ollama }) => {
     ollama.holdPullStart = true;
@@ -315,7 +358,7 @@ Deno.test("models http - only the endpoints the manager needs reach Ollama", asy
       await response.body?.cancel();
     }
     const get = await fetch(app.url + "/api/models/pull");
-    assertEquals([get.status, get.headers.get("allow")], [405, "POST"]);
+    assertEquals([get.status, get.headers.get("allow")], [405, "DELETE, POST"]);
     await get.body?.cancel();
     await allLines(await send(app.url, "/api/models/pull", { name: "gemma3:1b" }));
     await (await send(app.url, "/api/models/unload", { name: "gemma3:1b" })).body?.cancel();

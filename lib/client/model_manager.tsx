@@ -9,7 +9,7 @@ import { useEffect, useId, useRef } from "preact/hooks";
 import { type Signal, useSignal } from "@preact/signals";
 import { fetchModels, loadModel } from "./api.ts";
 import { checkModelName } from "../model_name.ts";
-import { deleteModel, pullModel, unloadModel } from "./model_manager_api.ts";
+import { cancelPull, deleteModel, pullModel, unloadModel } from "./model_manager_api.ts";
 import { describePull, type PullFigures, PullMeter } from "./model_manager_progress.ts";
 import { type ChatState, formatBytes, type ModelOption } from "./state.ts";
 
@@ -132,6 +132,13 @@ export default function ModelManager({ state, open }: ModelManagerProps) {
       : { phase: outcome.outcome === "success" ? "done" : "cancelled", name };
   };
 
+  const cancelRunningPull = () => {
+    const current = pull.value;
+    if (current.phase !== "pulling" || !pullAbort.current) return;
+    void cancelPull(current.name);
+    pullAbort.current.abort();
+  };
+
   const models = state.models.value;
   return (
     <dialog
@@ -157,7 +164,7 @@ export default function ModelManager({ state, open }: ModelManagerProps) {
           Close
         </button>
       </div>
-      <PullForm pull={pull.value} onPull={startPull} onCancel={() => pullAbort.current?.abort()} />
+      <PullForm pull={pull.value} onPull={startPull} onCancel={cancelRunningPull} />
       <div class="models-notice" role="status" aria-live="polite">
         {notice.value && (
           <p class={notice.value.kind === "error" ? "model-error" : "models-ok"}>

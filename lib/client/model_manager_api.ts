@@ -1,6 +1,6 @@
 /**
- * The model manager's HTTP calls: pull (NDJSON progress, cancelled by aborting), delete and
- * unload. Loading reuses `loadModel` (api.ts); listing reuses `fetchModels`.
+ * The model manager's HTTP calls: pull (NDJSON progress, cancelled by aborting and by asking),
+ * delete and unload. Loading reuses `loadModel` (api.ts); listing reuses `fetchModels`.
  */
 import { type ApiResult, errorMessage, networkMessage } from "./api.ts";
 
@@ -94,6 +94,14 @@ async function send(
 }
 
 /** Deletes a model (Ollama's, or a built-in model's file). */
+/**
+ * Asks the server to cancel a pull of `name`, beside aborting its request: an abort alone may
+ * reach the server late (a proxy's own connection, a browser reading on to reuse its own).
+ */
+export function cancelPull(name: string): Promise<ApiResult<string>> {
+  return send("DELETE", "/api/models/pull", name, `Cancelling the pull of ${name}`);
+}
+
 export function deleteModel(name: string): Promise<ApiResult<string>> {
   return send("DELETE", "/api/models", name, `Deleting ${name}`);
 }

@@ -1,7 +1,8 @@
 import type { PullProgress } from "../../../lib/backends/backend.ts";
 import { asHttpError } from "../../../lib/http_errors.ts";
 import { checkModelName } from "../../../lib/model_name.ts";
-import { HttpError, readJsonObject } from "../../../lib/server/http_error.ts";
+import { HttpError, json, readJsonObject } from "../../../lib/server/http_error.ts";
+import { ownerOf } from "../../../lib/owner.ts";
 import type { Context } from "../../../lib/server/types.ts";
 import type { State } from "../../../lib/state.ts";
 
@@ -13,10 +14,22 @@ import type { State } from "../../../lib/state.ts";
  * The response starts once the model server has answered, so a failure before that (a bad
  * name, Ollama down or busy, an unknown built-in model) is a plain HTTP error. A client that
  * disconnects or aborts cancels the pull: the request to Ollama is closed with it.
+ *
+ * `DELETE` with `{"name"}` cancels the caller's running pulls of that model on this instance
+ * (`{"name", "cancelled"}`, false when none runs here); their responses end.
  */
 export const handler = {
+  async DELETE(ctx: Context<State>) {
+    const { config, pulls } = ctx.state;
+    const body = await readJsonObject(ctx.req, config.limits.maxBodyBytes);
+    const checked = checkModelName(body.name ?? body.model);
+    if (!checked.ok) throw new HttpError(400, "invalid_model_name", checked.message);
+    const cancelled = pulls.cancel(ownerOf(ctx.req), checked.name);
+    return json({ name: checked.name, cancelled });
+  },
+
   async POST(ctx: Context<State>) {
-    const { backend, config, logger } = ctx.state;
+    const { backend, config, logger, pulls } = ctx.state;
     const body = await readJsonObject(ctx.req, config.limits.maxBodyBytes);
     const checked = checkModelName(body.name ?? body.model);
     if (!checked.ok) throw new HttpError(400, "invalid_model_name", checked.message);
@@ -30,13 +43,16 @@ export const handler = {
     // writes nothing, so a failed write would come too late), or as the body stream's cancel.
     // (deno.json opts into `no-legacy-abort`: without it Deno also fires the signal after a
     // response went out whole, and logs a notice about that; `ended` guards either way.)
+    let forget = () => {};
     const abandon = () => {
+      forget();
       if (ended) return;
       ended = true;
-      cancel.abort(new Error("the client went away"));
+      cancel.abort(new Error("the pull was cancelled"));
       logger.info("model_pull_cancelled", { model: name });
       void progress?.return?.().catch(() => {});
     };
+    forget = pulls.add(ownerOf(ctx.req), name, abandon);
 
     let first: IteratorResult<PullProgress>;
     ctx.req.signal.addEventListener("abort", abandon, { once: true });
@@ -44,6 +60,7 @@ export const handler = {
       progress = backend.pull(name, cancel.signal)[Symbol.asyncIterator]();
       first = await progress.next();
     } catch (error) {
+      forget();
       ctx.req.signal.removeEventListener("abort", abandon);
       throw asHttpError(error);
     }
@@ -54,6 +71,7 @@ export const handler = {
     let next: IteratorResult<PullProgress> | undefined = first;
     const end = (controller: ReadableStreamDefaultController<Uint8Array>) => {
       ended = true;
+      forget();
       ctx.req.signal.removeEventListener("abort", abandon);
       try {
         controller.close();
@@ -63,7 +81,8 @@ export const handler = {
     };
     const body$ = new ReadableStream<Uint8Array>({
       async pull(controller) {
-        if (ended) return;
+        // Cancelled while no line was awaited (a DELETE): the response ends here.
+        if (ended) return end(controller);
         try {
           const result = next ?? await progress!.next();
           next = undefined;
