@@ -88,7 +88,9 @@ export class OllamaBackend implements Backend, ModelManagement {
     try {
       const parts = await this.#client(combined).pull({ model: name, stream: true });
       stream = parts;
-      combined.addEventListener("abort", () => parts.abort(), { once: true });
+      // An abort that came while the client was still setting the stream up fired no event.
+      if (combined.aborted) parts.abort();
+      else combined.addEventListener("abort", () => parts.abort(), { once: true });
       for await (const part of parts) {
         idle.reset();
         yield {
