@@ -242,8 +242,10 @@ class Recorded implements RecordedRequest {
       }, timeoutMs);
     });
     const nudge = setInterval(() => {
-      if (this.letOneOut) nudged++;
-      this.letOneOut?.();
+      const letOut = this.letOneOut;
+      if (!letOut) return;
+      nudged++;
+      letOut();
     }, 200);
     return Promise.race([this.aborted$, late]).finally(() => {
       clearTimeout(timer);

@@ -93,7 +93,6 @@ async function send(
   return { ok: true, value: name };
 }
 
-/** Deletes a model (Ollama's, or a built-in model's file). */
 /**
  * Asks the server to cancel a pull of `name`, beside aborting its request: an abort alone may
  * reach the server late (a proxy's own connection, a browser reading on to reuse its own).
@@ -102,6 +101,7 @@ export function cancelPull(name: string): Promise<ApiResult<string>> {
   return send("DELETE", "/api/models/pull", name, `Cancelling the pull of ${name}`);
 }
 
+/** Deletes a model (Ollama's, or a built-in model's file). */
 export function deleteModel(name: string): Promise<ApiResult<string>> {
   return send("DELETE", "/api/models", name, `Deleting ${name}`);
 }

@@ -1,6 +1,6 @@
 import { asHttpError } from "../../../lib/http_errors.ts";
-import { checkModelName } from "../../../lib/model_name.ts";
-import { HttpError, json, readJsonObject } from "../../../lib/server/http_error.ts";
+import { readModelName } from "../../../lib/models/name_request.ts";
+import { json } from "../../../lib/server/http_error.ts";
 import type { Context } from "../../../lib/server/types.ts";
 import type { State } from "../../../lib/state.ts";
 
@@ -27,15 +27,13 @@ export const handler = {
 
   async DELETE(ctx: Context<State>) {
     const { backend, config, logger } = ctx.state;
-    const body = await readJsonObject(ctx.req, config.limits.maxBodyBytes);
-    const checked = checkModelName(body.name ?? body.model);
-    if (!checked.ok) throw new HttpError(400, "invalid_model_name", checked.message);
+    const name = await readModelName(ctx.req, config.limits.maxBodyBytes);
     try {
-      await backend.remove(checked.name);
+      await backend.remove(name);
     } catch (error) {
       throw asHttpError(error);
     }
-    logger.info("model_deleted", { model: checked.name });
-    return json({ name: checked.name, deleted: true });
+    logger.info("model_deleted", { model: name });
+    return json({ name: name, deleted: true });
   },
 };

@@ -1,7 +1,7 @@
 import type { PullProgress } from "../../../lib/backends/backend.ts";
 import { asHttpError } from "../../../lib/http_errors.ts";
-import { checkModelName } from "../../../lib/model_name.ts";
-import { HttpError, json, readJsonObject } from "../../../lib/server/http_error.ts";
+import { readModelName } from "../../../lib/models/name_request.ts";
+import { HttpError, json } from "../../../lib/server/http_error.ts";
 import { ownerOf } from "../../../lib/owner.ts";
 import type { Context } from "../../../lib/server/types.ts";
 import type { State } from "../../../lib/state.ts";
@@ -21,19 +21,14 @@ import type { State } from "../../../lib/state.ts";
 export const handler = {
   async DELETE(ctx: Context<State>) {
     const { config, pulls } = ctx.state;
-    const body = await readJsonObject(ctx.req, config.limits.maxBodyBytes);
-    const checked = checkModelName(body.name ?? body.model);
-    if (!checked.ok) throw new HttpError(400, "invalid_model_name", checked.message);
-    const cancelled = pulls.cancel(ownerOf(ctx.req), checked.name);
-    return json({ name: checked.name, cancelled });
+    const name = await readModelName(ctx.req, config.limits.maxBodyBytes);
+    const cancelled = pulls.cancel(ownerOf(ctx.req), name);
+    return json({ name: name, cancelled });
   },
 
   async POST(ctx: Context<State>) {
     const { backend, config, logger, pulls } = ctx.state;
-    const body = await readJsonObject(ctx.req, config.limits.maxBodyBytes);
-    const checked = checkModelName(body.name ?? body.model);
-    if (!checked.ok) throw new HttpError(400, "invalid_model_name", checked.message);
-    const name = checked.name;
+    const name = await readModelName(ctx.req, config.limits.maxBodyBytes);
 
     const cancel = new AbortController();
     let ended = false;

@@ -1,6 +1,6 @@
 import { asHttpError } from "../../../lib/http_errors.ts";
-import { checkModelName } from "../../../lib/model_name.ts";
-import { HttpError, json, readJsonObject } from "../../../lib/server/http_error.ts";
+import { readModelName } from "../../../lib/models/name_request.ts";
+import { json } from "../../../lib/server/http_error.ts";
 import type { Context } from "../../../lib/server/types.ts";
 import type { State } from "../../../lib/state.ts";
 
@@ -11,15 +11,13 @@ import type { State } from "../../../lib/state.ts";
 export const handler = {
   async POST(ctx: Context<State>) {
     const { backend, config, logger } = ctx.state;
-    const body = await readJsonObject(ctx.req, config.limits.maxBodyBytes);
-    const checked = checkModelName(body.name ?? body.model);
-    if (!checked.ok) throw new HttpError(400, "invalid_model_name", checked.message);
+    const name = await readModelName(ctx.req, config.limits.maxBodyBytes);
     try {
-      await backend.unload(checked.name);
+      await backend.unload(name);
     } catch (error) {
       throw asHttpError(error);
     }
-    logger.info("model_unloaded", { model: checked.name });
-    return json({ name: checked.name, loaded: false });
+    logger.info("model_unloaded", { model: name });
+    return json({ name: name, loaded: false });
   },
 };
