@@ -6,6 +6,7 @@
 import { join } from "node:path";
 import { assert, assertEquals, assertMatch } from "./helpers/assert.ts";
 import { withApp } from "./helpers/fixture.ts";
+import { collectGarbage } from "./helpers/gc.ts";
 import { unusedPort } from "./helpers/ports.ts";
 import type { FakeOllama } from "./fake_ollama.ts";
 
@@ -45,9 +46,33 @@ async function* lines(response: Response): AsyncGenerator<Record<string, unknown
   if (buffer.trim()) yield JSON.parse(buffer);
 }
 
-async function allLines(response: Response): Promise<Record<string, unknown>[]> {
+/**
+ * Every line until the response ends, calling `afterFirst` once the first is in. A response
+ * still open after 20 s fails the test rather than hanging the run.
+ */
+async function allLines(
+  response: Response,
+  afterFirst?: () => Promise<void>,
+): Promise<Record<string, unknown>[]> {
   const out: Record<string, unknown>[] = [];
-  for await (const line of lines(response)) out.push(line);
+  const read = (async () => {
+    for await (const line of lines(response)) {
+      out.push(line);
+      if (out.length === 1) await afterFirst?.();
+    }
+  })();
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const late = new Promise<never>((_, reject) => {
+    timer = setTimeout(
+      () => reject(new Error(`the response was still open after 20 s: ${JSON.stringify(out)}`)),
+      20_000,
+    );
+  });
+  try {
+    await Promise.race([read, late]);
+  } finally {
+    clearTimeout(timer);
+  }
   return out;
 }
 
@@ -195,7 +220,9 @@ Deno.test("models http - a pull Ollama stops feeding ends with an error after OL
     ollama.holdPulls = true;
     try {
       const response = await send(app.url, "/api/models/pull", { name: "gemma3:1b" });
-      const got = await allLines(response);
+      // A garbage collection while the app waits on Ollama once left the timeout's abort
+      // reaching nothing (lib/abort.ts): the pull never ended.
+      const got = await allLines(response, collectGarbage);
       assertEquals(got[0], { status: "pulling manifest" });
       const error = got.at(-1)!.error as { code: string; message: string };
       assertEquals(error.code, "backend_error");

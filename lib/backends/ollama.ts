@@ -19,6 +19,7 @@ import {
   type ModelManagement,
   type PullProgress,
 } from "./backend.ts";
+import { abortableFetch, abortWith } from "../abort.ts";
 import { fetchReusingBuffer } from "./reused_buffer_fetch.ts";
 
 export interface OllamaOptions {
@@ -81,18 +82,14 @@ export class OllamaBackend implements Backend, ModelManagement {
    * download and keeps the layers it has for a later pull.
    */
   async *pull(name: string, signal: AbortSignal): AsyncGenerator<PullProgress> {
-    const idle = new IdleTimer(this.#timeoutMs);
-    const combined = AbortSignal.any([signal, idle.signal]);
-    let stream: { abort(): void } | undefined;
+    const exchange = this.#exchange(this.#timeoutMs, signal, abortableFetch);
+    let started = false;
     let finished = false;
     try {
-      const parts = await this.#client(combined).pull({ model: name, stream: true });
-      stream = parts;
-      // An abort that came while the client was still setting the stream up fired no event.
-      if (combined.aborted) parts.abort();
-      else combined.addEventListener("abort", () => parts.abort(), { once: true });
+      const parts = await exchange.client.pull({ model: name, stream: true });
+      started = true;
       for await (const part of parts) {
-        idle.reset();
+        exchange.idle.reset();
         yield {
           status: part.status,
           ...(part.digest ? { digest: part.digest } : {}),
@@ -105,14 +102,14 @@ export class OllamaBackend implements Backend, ModelManagement {
         }
       }
     } catch (error) {
-      if (stream === undefined || error instanceof BackendError) {
-        throw this.#classify(error, signal, idle, name, false);
+      if (!started || error instanceof BackendError) {
+        throw this.#classify(error, signal, exchange.idle, name, false);
       }
       if (signal.aborted) throw new BackendError("aborted", "The pull was cancelled.");
       // A streamed `{"error"}` line (unknown name, registry unreachable, disk full…) carries
       // Ollama's own words; there is no status to go by.
-      const detail = idle.signal.aborted
-        ? `Ollama sent nothing for ${Math.round(idle.ms / 1000)} s`
+      const detail = exchange.idle.fired
+        ? `Ollama sent nothing for ${Math.round(exchange.idle.ms / 1000)} s`
         : error instanceof Error
         ? error.message
         : String(error);
@@ -123,9 +120,8 @@ export class OllamaBackend implements Backend, ModelManagement {
         { cause: error },
       );
     } finally {
-      idle.clear();
       // The reader stopped early (cancel): end the request so Ollama stops downloading.
-      if (!finished) stream?.abort();
+      exchange.end(!finished);
     }
   }
 
@@ -161,21 +157,11 @@ export class OllamaBackend implements Backend, ModelManagement {
   }
 
   async *chat(request: ChatRequest, signal: AbortSignal): AsyncGenerator<ChatChunk> {
-    // One controller for the HTTP request: the answer's signal (Stop, socket close, shutdown)
-    // and the idle timer both end it there, so no chain of combined signals per answer.
-    const request$ = new AbortController();
-    const idle = new IdleTimer(this.#timeoutMs, request$);
-    const onAbort = () => request$.abort(signal.reason);
-    if (signal.aborted) onAbort();
-    else signal.addEventListener("abort", onAbort, { once: true });
+    const exchange = this.#exchange(this.#timeoutMs, signal, fetchReusingBuffer);
+    const { client, idle } = exchange;
     let started = false;
     let ended = false;
     try {
-      // Its fetch answers to our controller alone: the client's own abort() is never called.
-      const client = new Ollama({
-        host: this.#url,
-        fetch: (input, init) => fetchReusingBuffer(input, { ...init, signal: request$.signal }),
-      });
       const stream = await client.chat({
         model: request.model,
         messages: request.messages.map((m) => ({ role: m.role, content: m.content })),
@@ -213,23 +199,39 @@ export class OllamaBackend implements Backend, ModelManagement {
     } catch (error) {
       throw this.#classify(error, signal, idle, request.model, started);
     } finally {
-      idle.clear();
-      signal.removeEventListener("abort", onAbort);
       // A consumer that stopped reading before the last line: end the request at Ollama.
-      if (!ended) request$.abort("gone");
+      exchange.end(!ended);
     }
   }
 
-  /** A client whose every request ends when `signal` aborts. */
-  #client(signal: AbortSignal): Ollama {
-    return new Ollama({
+  /**
+   * One HTTP request to Ollama: the caller's signal (Stop, socket close, shutdown) and the idle
+   * timer both abort one controller, and the client's `fetch` answers to it alone (the client's
+   * own `abort()` is never needed). lib/abort.ts says why each fetch goes through
+   * `abortableFetch`.
+   */
+  #exchange(
+    timeoutMs: number,
+    signal: AbortSignal | undefined,
+    fetchImpl: typeof abortableFetch,
+  ) {
+    const controller = new AbortController();
+    const idle = new IdleTimer(timeoutMs, controller);
+    const unlink = abortWith(controller, signal);
+    const client = new Ollama({
       host: this.#url,
-      fetch: (input, init) =>
-        fetch(input, {
-          ...init,
-          signal: init?.signal ? AbortSignal.any([init.signal, signal]) : signal,
-        }),
+      fetch: (input, init) => fetchImpl(input, { ...init, signal: controller.signal }),
     });
+    return {
+      client,
+      idle,
+      /** Stops the timer and unlinks the caller's signal; `abort` ends a request still open. */
+      end(abort: boolean) {
+        idle.clear();
+        unlink();
+        if (abort) controller.abort("gone");
+      },
+    };
   }
 
   async #call<T>(
@@ -238,26 +240,25 @@ export class OllamaBackend implements Backend, ModelManagement {
     run: (client: Ollama) => Promise<T>,
     model?: string,
   ): Promise<T> {
-    const idle = new IdleTimer(timeoutMs);
-    const outer = signal ?? new AbortController().signal;
+    const exchange = this.#exchange(timeoutMs, signal, abortableFetch);
     try {
-      return await run(this.#client(AbortSignal.any([outer, idle.signal])));
+      return await run(exchange.client);
     } catch (error) {
-      throw this.#classify(error, outer, idle, model, false);
+      throw this.#classify(error, signal, exchange.idle, model, false);
     } finally {
-      idle.clear();
+      exchange.end(false);
     }
   }
 
   #classify(
     error: unknown,
-    signal: AbortSignal,
+    signal: AbortSignal | undefined,
     idle: IdleTimer,
     model: string | undefined,
     started: boolean,
   ): BackendError {
     if (error instanceof BackendError) return error;
-    if (signal.aborted) return new BackendError("aborted", "The request was stopped.");
+    if (signal?.aborted) return new BackendError("aborted", "The request was stopped.");
     if (idle.fired) {
       return new BackendError(
         "timeout",
@@ -309,7 +310,7 @@ export class OllamaBackend implements Backend, ModelManagement {
 }
 
 /**
- * Aborts its signal when `reset()` is not called for `ms` milliseconds. `reset()` runs once per
+ * Aborts its controller when `reset()` is not called for `ms` milliseconds. `reset()` runs once per
  * token, so it only notes the time; the one timer re-arms itself for whatever is left.
  */
 class IdleTimer {
@@ -319,14 +320,10 @@ class IdleTimer {
   /** Set when the timer (not someone else) aborted the controller. */
   fired = false;
 
-  /** Aborts `controller` (by default one of its own) when idle for `ms`. */
-  constructor(readonly ms: number, controller = new AbortController()) {
+  /** Aborts `controller` when idle for `ms`. */
+  constructor(readonly ms: number, controller: AbortController) {
     this.#controller = controller;
     this.#arm(ms);
-  }
-
-  get signal(): AbortSignal {
-    return this.#controller.signal;
   }
 
   reset(): void {

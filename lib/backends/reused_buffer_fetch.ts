@@ -9,6 +9,7 @@
  * block, see {@link CopyArena}), gives the same bytes for a fraction of the cost (see
  * docs/benchmarks.md). Everything else (status, headers, errors, abort) is the real response's.
  */
+import { abortableFetch } from "../abort.ts";
 
 /** Bytes one read may return; a token's NDJSON line is ~150 bytes, a listing a few KiB. */
 const READ_BUFFER_BYTES = 16 * 1024;
@@ -43,7 +44,7 @@ export async function fetchReusingBuffer(
   input: RequestInfo | URL,
   init?: RequestInit,
 ): Promise<Response> {
-  const response = await fetch(input, init);
+  const response = await abortableFetch(input, init);
   if (response.body === null) return response;
   return new Response(reusedBufferBody(response.body), {
     status: response.status,

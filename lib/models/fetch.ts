@@ -11,6 +11,7 @@
 
 import { createHash } from "node:crypto";
 import { basename, join } from "node:path";
+import { abortableFetch, abortWith } from "../abort.ts";
 import type { FetchProgress } from "./library.ts";
 import {
   type CatalogueModel,
@@ -180,19 +181,31 @@ class Part {
 }
 
 async function fromUrl(source: UrlSource, part: Part, options: FetchOptions): Promise<void> {
+  // One controller for the HTTP request: our timeouts abort it, and so does the caller.
+  const request = new AbortController();
+  const unlink = abortWith(request, options.signal);
+  try {
+    await download(source, part, request, options);
+  } finally {
+    unlink();
+  }
+}
+
+async function download(
+  source: UrlSource,
+  part: Part,
+  request: AbortController,
+  options: FetchOptions,
+): Promise<void> {
   const size = part.model.size;
-  const timeouts = new AbortController();
-  const signal = options.signal
-    ? AbortSignal.any([options.signal, timeouts.signal])
-    : timeouts.signal;
   const giveUp = (ms: number, what: string) =>
-    setTimeout(() => timeouts.abort(new SourceError(`${what} within ${ms / 1000} s`)), ms);
+    setTimeout(() => request.abort(new SourceError(`${what} within ${ms / 1000} s`)), ms);
   const connectMs = options.connectTimeoutMs ?? DEFAULTS.connectTimeoutMs;
   const stallMs = options.stallTimeoutMs ?? DEFAULTS.stallTimeoutMs;
   // Our own timeouts carry a SourceError; anything else aborting is the caller's signal.
   const failure = (error: unknown, describe: (error: unknown) => SourceError) =>
-    timeouts.signal.aborted && !options.signal?.aborted
-      ? timeouts.signal.reason
+    request.signal.aborted && !options.signal?.aborted
+      ? request.signal.reason
       : error instanceof SourceError || options.signal?.aborted
       ? error
       : describe(error);
@@ -200,7 +213,7 @@ async function fromUrl(source: UrlSource, part: Part, options: FetchOptions): Pr
   let timer = giveUp(connectMs, "no response");
   let response: Response;
   try {
-    response = await fetch(source.url, { signal });
+    response = await abortableFetch(source.url, { signal: request.signal });
   } catch (error) {
     throw failure(error, (e) => new SourceError(fetchErrorText(e)));
   } finally {
