@@ -77,11 +77,15 @@ export class TestClient {
     });
   }
 
-  /** Sends a chat and resolves with the whole answer once it has ended. */
+  /**
+   * Sends a chat and resolves with the whole answer once it has ended; `timeoutMs` bounds a
+   * stuck test (real inference on a loaded machine needs more than the default).
+   */
   async ask(
     model: string,
     prompt: string,
     history: { role: "user" | "assistant"; content: string }[] = [],
+    timeoutMs?: number,
   ) {
     const requestId = crypto.randomUUID();
     this.send({
@@ -91,7 +95,7 @@ export class TestClient {
       messages: [...history, { role: "user", content: prompt }],
     });
     const start = await this.next("answer.start", (f) => f.requestId === requestId);
-    const end = await this.next("answer.end", (f) => f.answerId === start.answerId);
+    const end = await this.next("answer.end", (f) => f.answerId === start.answerId, timeoutMs);
     return { start, end, ...this.answerText(start.answerId) };
   }
 
