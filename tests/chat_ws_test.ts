@@ -185,39 +185,15 @@ Deno.test("chat - Stop ends the answer at once, keeps the partial text, and abor
     const start = await ws.next("answer.start");
     ollama.release(2);
     await ws.next("answer.delta", (f) => f.seq === 2);
-    ws.send({ type: "stop", answerId: start.answerId });
-    const end = await ws.next("answer.end");
-    assertEquals(end.reason, "stopped");
-    assertEquals(end.seq, 2);
-    assertEquals(ws.answerText(start.answerId).content, "one two ");
-    const request = await ollama.waitForRequest((r) => r.path === "/api/chat");
-    await request.waitAborted();
-    assertEquals(request.aborted, true);
-  });
-});
-
-Deno.test("chat - Stop still ends the answer at Ollama after a garbage collection", async () => {
-  await withApp({}, async ({ ollama, client }) => {
-    ollama.manual = true;
-    ollama.reply = () => ["one ", "two ", "three"];
-    const ws = await client();
-    ws.send({
-      type: "chat",
-      requestId: "r1",
-      model: MODEL,
-      messages: [{ role: "user", content: "count" }],
-    });
-    const start = await ws.next("answer.start");
-    ollama.release(1);
-    await ws.next("answer.delta", (f) => f.seq === 1);
     try {
       // The npm client keeps only the body's reader; once the Response was collected, Stop's
       // abort reached nothing and the answer never ended (lib/abort.ts).
       await collectGarbage();
       ws.send({ type: "stop", answerId: start.answerId });
       const end = await ws.next("answer.end", undefined, 10_000);
-      assertEquals([end.reason, end.seq], ["stopped", 1]);
-      assertEquals(ws.answerText(start.answerId).content, "one ");
+      assertEquals(end.reason, "stopped");
+      assertEquals(end.seq, 2);
+      assertEquals(ws.answerText(start.answerId).content, "one two ");
       const request = await ollama.waitForRequest((r) => r.path === "/api/chat");
       await request.waitAborted();
       assertEquals(request.aborted, true);

@@ -34,6 +34,6 @@ export const handler = {
       throw asHttpError(error);
     }
     logger.info("model_deleted", { model: name });
-    return json({ name: name, deleted: true });
+    return json({ name, deleted: true });
   },
 };

@@ -23,7 +23,7 @@ export const handler = {
     const { config, pulls } = ctx.state;
     const name = await readModelName(ctx.req, config.limits.maxBodyBytes);
     const cancelled = pulls.cancel(ownerOf(ctx.req), name);
-    return json({ name: name, cancelled });
+    return json({ name, cancelled });
   },
 
   async POST(ctx: Context<State>) {

@@ -18,6 +18,6 @@ export const handler = {
       throw asHttpError(error);
     }
     logger.info("model_unloaded", { model: name });
-    return json({ name: name, loaded: false });
+    return json({ name, loaded: false });
   },
 };
